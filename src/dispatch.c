@@ -1,0 +1,291 @@
+/*
+ * dispatch.c - backend selection and kernel lookup.
+ *
+ * The CPU backends form a ladder per architecture (x86: ref < avx2 < avx512
+ * < amx; arm: ref < neon).  The backend in force is a cap: a lookup returns
+ * the registered kernel of the highest rung at or below the cap that handles
+ * the request.  Lookups are cached per (cap, request) in relaxed atomics, so
+ * concurrent first calls just compute the same answer twice.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "lowbit_config.h"
+
+uint32_t lb_detect_cpu_features(void);
+
+static const char *const lb_backend_names[LOWBIT_BACKEND_COUNT] = {
+    "auto", "ref", "avx2", "avx512", "amx", "neon", "cuda", "hip",
+};
+
+const char *lowbit_backend_name(lowbit_backend b)
+{
+    return (unsigned)b < LOWBIT_BACKEND_COUNT ? lb_backend_names[b] : NULL;
+}
+
+lowbit_backend lowbit_backend_from_name(const char *name)
+{
+    if (name)
+        for (int b = 0; b < LOWBIT_BACKEND_COUNT; b++)
+            if (strcmp(name, lb_backend_names[b]) == 0)
+                return (lowbit_backend)b;
+    return LOWBIT_BACKEND_COUNT;
+}
+
+static const char *const lb_op_names[LOWBIT_OP_COUNT] = {"convert", "quantize", "dequantize"};
+
+const char *lowbit_op_name(lowbit_op op)
+{
+    return (unsigned)op < LOWBIT_OP_COUNT ? lb_op_names[op] : NULL;
+}
+
+/* ---- state ---------------------------------------------------------- */
+
+static atomic_uint lb_features_cache;     /* features | 0x80000000 once detected */
+static atomic_int lb_active = -1;         /* lowbit_backend in force, -1 before init */
+
+uint32_t lowbit_cpu_features(void)
+{
+    unsigned f = atomic_load_explicit(&lb_features_cache, memory_order_acquire);
+    if (!(f & 0x80000000u)) {
+        f = lb_detect_cpu_features() | 0x80000000u;
+        atomic_store_explicit(&lb_features_cache, f, memory_order_release);
+    }
+    return f & 0x7FFFFFFFu;
+}
+
+static int lb_backend_built(lowbit_backend b)
+{
+    switch (b) {
+    case LOWBIT_BACKEND_AUTO:
+    case LOWBIT_BACKEND_REF:
+        return 1;
+#if defined(__x86_64__)
+    case LOWBIT_BACKEND_AVX2:
+        return LOWBIT_BUILT_AVX2;
+    case LOWBIT_BACKEND_AVX512:
+        return LOWBIT_BUILT_AVX512;
+    case LOWBIT_BACKEND_AMX:
+        return LOWBIT_BUILT_AMX;
+#endif
+#if defined(__aarch64__)
+    case LOWBIT_BACKEND_NEON:
+        return LOWBIT_BUILT_NEON;
+#endif
+    case LOWBIT_BACKEND_CUDA:
+        return LOWBIT_BUILT_CUDA;
+    case LOWBIT_BACKEND_HIP:
+        return LOWBIT_BUILT_HIP;
+    default:
+        return 0;
+    }
+}
+
+lowbit_status lowbit_backend_status(lowbit_backend b)
+{
+    if ((unsigned)b >= LOWBIT_BACKEND_COUNT)
+        return lb_fail(LOWBIT_ERR_INVALID_ENUM, "backend: unknown lowbit_backend %d", (int)b);
+    if (!lb_backend_built(b))
+        return lb_fail(LOWBIT_ERR_BACKEND_NOT_BUILT,
+                       "backend %s: not compiled into this library (architecture or build option)",
+                       lb_backend_names[b]);
+    uint32_t f = lowbit_cpu_features();
+    switch (b) {
+    case LOWBIT_BACKEND_AVX2:
+        if (!(f & LOWBIT_CPU_AVX2))
+            return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE, "backend avx2: CPU or OS lacks AVX2/FMA/F16C");
+        break;
+    case LOWBIT_BACKEND_AVX512:
+        if (!(f & LOWBIT_CPU_AVX512))
+            return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE,
+                           "backend avx512: CPU or OS lacks AVX-512 F/BW/VL/DQ/CD");
+        break;
+    case LOWBIT_BACKEND_AMX:
+        if (!(f & LOWBIT_CPU_AMX))
+            return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE,
+                           "backend amx: CPU lacks AMX-TILE/INT8/BF16 or the OS refused tile state");
+        break;
+    case LOWBIT_BACKEND_NEON:
+        if (!(f & LOWBIT_CPU_NEON))
+            return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE, "backend neon: CPU lacks Advanced SIMD");
+        break;
+    case LOWBIT_BACKEND_CUDA:
+    case LOWBIT_BACKEND_HIP:
+        /* Device backends are reached through their own device-pointer entry
+         * points; built but without kernels for host calls yet. */
+        return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE,
+                       "backend %s: no device kernels are available for host calls",
+                       lb_backend_names[b]);
+    default:
+        break;
+    }
+    return lb_ok();
+}
+
+/* The best CPU backend this machine runs. */
+static lowbit_backend lb_best_cpu(void)
+{
+    static const lowbit_backend ladder[] = {LOWBIT_BACKEND_AMX, LOWBIT_BACKEND_AVX512,
+                                            LOWBIT_BACKEND_AVX2, LOWBIT_BACKEND_NEON};
+    for (size_t i = 0; i < sizeof ladder / sizeof ladder[0]; i++)
+        if (lowbit_backend_status(ladder[i]) == LOWBIT_OK)
+            return ladder[i];
+    return LOWBIT_BACKEND_REF;
+}
+
+static lowbit_backend lb_active_backend(void)
+{
+    int b = atomic_load_explicit(&lb_active, memory_order_acquire);
+    if (b >= 0)
+        return (lowbit_backend)b;
+    lowbit_backend chosen = lb_best_cpu();
+    const char *env = getenv("LOWBIT_BACKEND");
+    if (env && *env) {
+        lowbit_backend want = lowbit_backend_from_name(env);
+        if (want == LOWBIT_BACKEND_COUNT)
+            fprintf(stderr, "lowbit: LOWBIT_BACKEND=%s is not a backend name; using %s\n", env,
+                    lb_backend_names[chosen]);
+        else if (want != LOWBIT_BACKEND_AUTO && lowbit_backend_status(want) != LOWBIT_OK)
+            fprintf(stderr, "lowbit: LOWBIT_BACKEND=%s unavailable (%s); using %s\n", env,
+                    lowbit_last_error(), lb_backend_names[chosen]);
+        else if (want != LOWBIT_BACKEND_AUTO)
+            chosen = want;
+    }
+    int expected = -1;
+    atomic_compare_exchange_strong(&lb_active, &expected, (int)chosen);
+    lb_ok();
+    return (lowbit_backend)atomic_load(&lb_active);
+}
+
+lowbit_status lowbit_set_backend(lowbit_backend b)
+{
+    lowbit_status s = lowbit_backend_status(b);
+    if (s != LOWBIT_OK)
+        return s;
+    atomic_store(&lb_active, (int)(b == LOWBIT_BACKEND_AUTO ? lb_best_cpu() : b));
+    return lb_ok();
+}
+
+lowbit_backend lowbit_get_backend(void)
+{
+    return lb_active_backend();
+}
+
+/* ---- lookup ---------------------------------------------------------- */
+
+static int lb_rung(lowbit_backend b)
+{
+    switch (b) {
+    case LOWBIT_BACKEND_REF: return 0;
+    case LOWBIT_BACKEND_AVX2: return 1;
+    case LOWBIT_BACKEND_AVX512: return 2;
+    case LOWBIT_BACKEND_AMX: return 3;
+    case LOWBIT_BACKEND_NEON: return 1;
+    default: return -1;
+    }
+}
+
+static int lb_is_x86(lowbit_backend b)
+{
+    return b == LOWBIT_BACKEND_AVX2 || b == LOWBIT_BACKEND_AVX512 || b == LOWBIT_BACKEND_AMX;
+}
+
+int lb_backend_allows(lowbit_backend cap, lowbit_backend k)
+{
+    if (k == LOWBIT_BACKEND_REF)
+        return 1;
+    if (lb_rung(k) < 0 || lb_rung(cap) < 0)
+        return k == cap;
+    if (lb_is_x86(k) != lb_is_x86(cap))
+        return 0;
+    return lb_rung(k) <= lb_rung(cap);
+}
+
+static const lb_kernel *lb_best(lowbit_backend cap, lowbit_op op, int src, int dst, int scheme,
+                                int mode)
+{
+    const lb_kernel *best = NULL;
+    for (size_t i = 0; i < lb_registry_size; i++) {
+        const lb_kernel *k = lb_registry[i];
+        if (k->op != op || !lb_backend_allows(cap, k->backend) || !k->exact)
+            continue;
+        if (k->src != LB_ANY && k->src != src)
+            continue;
+        if (k->dst != LB_ANY && k->dst != dst)
+            continue;
+        if (op != LOWBIT_OP_CONVERT && k->scheme != LB_ANY && k->scheme != scheme)
+            continue;
+        if (mode >= 0 && !(k->rounding_mask & (1u << mode)))
+            continue;
+        if (!best || lb_rung(k->backend) > lb_rung(best->backend))
+            best = k;
+    }
+    return best;
+}
+
+#define LB_NB LOWBIT_BACKEND_COUNT
+#define LB_NT LOWBIT_DTYPE_COUNT
+static _Atomic(const lb_kernel *) lb_convert_cache[LB_NB][LB_NT][LB_NT][3];
+static _Atomic(const lb_kernel *) lb_quantize_cache[LB_NB][LB_SCHEME_COUNT][LB_NT][3];
+static _Atomic(const lb_kernel *) lb_dequantize_cache[LB_NB][LB_SCHEME_COUNT][LB_NT];
+
+const lb_kernel *lb_find_convert(lowbit_dtype dst, lowbit_dtype src, int mode)
+{
+    lowbit_backend cap = lb_active_backend();
+    _Atomic(const lb_kernel *) *slot = &lb_convert_cache[cap][src][dst][mode];
+    const lb_kernel *k = atomic_load_explicit(slot, memory_order_acquire);
+    if (!k) {
+        k = lb_best(cap, LOWBIT_OP_CONVERT, src, dst, 0, mode);
+        atomic_store_explicit(slot, k, memory_order_release);
+    }
+    return k;
+}
+
+const lb_kernel *lb_find_quantize(lb_scheme scheme, lowbit_dtype src, int mode)
+{
+    lowbit_backend cap = lb_active_backend();
+    _Atomic(const lb_kernel *) *slot = &lb_quantize_cache[cap][scheme][src][mode];
+    const lb_kernel *k = atomic_load_explicit(slot, memory_order_acquire);
+    if (!k) {
+        k = lb_best(cap, LOWBIT_OP_QUANTIZE, src, LB_ANY, scheme, mode);
+        atomic_store_explicit(slot, k, memory_order_release);
+    }
+    return k;
+}
+
+const lb_kernel *lb_find_dequantize(lb_scheme scheme, lowbit_dtype dst)
+{
+    lowbit_backend cap = lb_active_backend();
+    _Atomic(const lb_kernel *) *slot = &lb_dequantize_cache[cap][scheme][dst];
+    const lb_kernel *k = atomic_load_explicit(slot, memory_order_acquire);
+    if (!k) {
+        k = lb_best(cap, LOWBIT_OP_DEQUANTIZE, LB_ANY, dst, scheme, -1);
+        atomic_store_explicit(slot, k, memory_order_release);
+    }
+    return k;
+}
+
+/* ---- registry queries ------------------------------------------------ */
+
+size_t lowbit_kernel_count(void)
+{
+    return lb_registry_size;
+}
+
+lowbit_status lowbit_kernel_get(size_t index, lowbit_kernel_info *info)
+{
+    if (!info)
+        return lb_fail(LOWBIT_ERR_NULL_POINTER, "info is NULL");
+    if (index >= lb_registry_size)
+        return lb_fail(LOWBIT_ERR_UNSUPPORTED, "index %zu: only %zu kernels are registered",
+                       index, lb_registry_size);
+    const lb_kernel *k = lb_registry[index];
+    info->op = k->op;
+    info->backend = k->backend;
+    info->name = k->name;
+    info->formats = k->formats;
+    info->exact = k->exact;
+    return lb_ok();
+}

@@ -1,0 +1,19 @@
+/*
+ * registry.c - every kernel built into the library, one line each.
+ * Reference kernels come first; lookups prefer the highest ISA that the
+ * backend cap allows (src/dispatch.c).  tests/test_registry.c checks that
+ * each kernel named here is exercised by lowbit-check.
+ */
+#include "internal.h"
+
+extern const lb_kernel lb_kernel_convert_any_any_ref;
+extern const lb_kernel lb_kernel_quantize_ref;
+extern const lb_kernel lb_kernel_dequantize_ref;
+
+const lb_kernel *const lb_registry[] = {
+    &lb_kernel_convert_any_any_ref,
+    &lb_kernel_quantize_ref,
+    &lb_kernel_dequantize_ref,
+};
+
+const size_t lb_registry_size = sizeof lb_registry / sizeof lb_registry[0];
