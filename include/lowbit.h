@@ -52,6 +52,8 @@ typedef enum lowbit_status {
     LOWBIT_ERR_BACKEND_UNAVAILABLE, /* built, but this CPU lacks the ISA or no device exists */
     LOWBIT_ERR_OUT_OF_MEMORY,
     LOWBIT_ERR_INTERNAL,
+    LOWBIT_ERR_WRONG_MEMORY,        /* a host pointer where device memory is required, or the reverse */
+    LOWBIT_ERR_DEVICE,              /* the GPU runtime reported an error (named in the detail) */
     LOWBIT_STATUS_COUNT
 } lowbit_status;
 
@@ -264,6 +266,9 @@ LOWBIT_API lowbit_status lowbit_backend_status(lowbit_backend b);
  * has one, down to the reference.  LOWBIT_BACKEND_AUTO restores detection.
  * The environment variable LOWBIT_BACKEND (same names) sets the initial
  * choice.  Fails, changing nothing, if lowbit_backend_status(b) fails.
+ * The device backends (CUDA, HIP) are not host backends: they are chosen
+ * per call by the *_device entry points, and are refused here with
+ * LOWBIT_ERR_UNSUPPORTED.
  */
 LOWBIT_API lowbit_status lowbit_set_backend(lowbit_backend b);
 /* The backend in force (never AUTO: the level detection picked). */
@@ -283,6 +288,22 @@ LOWBIT_API lowbit_backend lowbit_get_backend(void);
 #define LOWBIT_CPU_NEON_FP16   (1u << 10)
 #define LOWBIT_CPU_NEON_BF16   (1u << 11)
 LOWBIT_API uint32_t lowbit_cpu_features(void);
+
+/* ------------------------------------------------------------------------ */
+/* Device memory (CUDA, HIP)                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * lowbit_convert on device memory: dst and src are pointers of the GPU
+ * backend `backend` (LOWBIT_BACKEND_CUDA or LOWBIT_BACKEND_HIP), stream is a
+ * cudaStream_t / hipStream_t cast to void * (NULL: the default stream).  The
+ * call only enqueues work: it allocates nothing, never synchronizes, and
+ * the result is bit-identical to lowbit_convert on the same input.  Host
+ * pointers are refused with LOWBIT_ERR_WRONG_MEMORY.
+ */
+LOWBIT_API lowbit_status lowbit_convert_device(lowbit_backend backend, lowbit_dtype dst_type, void *dst,
+                                               lowbit_dtype src_type, const void *src, size_t n,
+                                               const lowbit_convert_opts *opts, void *stream);
 
 /* Operations known to the kernel registry. */
 typedef enum lowbit_op {

@@ -13,6 +13,9 @@
 #include <string.h>
 #include "internal.h"
 #include "lowbit_config.h"
+#if LOWBIT_BUILT_CUDA
+#include "gpu.h"
+#endif
 
 uint32_t lb_detect_cpu_features(void);
 
@@ -112,11 +115,13 @@ lowbit_status lowbit_backend_status(lowbit_backend b)
             return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE, "backend neon: CPU lacks Advanced SIMD");
         break;
     case LOWBIT_BACKEND_CUDA:
+#if LOWBIT_BUILT_CUDA
+        if (lb_cuda_device_count() <= 0)
+            return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE, "backend cuda: no CUDA device is available");
+        break;
+#endif
     case LOWBIT_BACKEND_HIP:
-        /* Device backends are reached through their own device-pointer entry
-         * points; built but without kernels for host calls yet. */
-        return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE,
-                       "backend %s: no device kernels are available for host calls",
+        return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE, "backend %s: no device is available",
                        lb_backend_names[b]);
     default:
         break;
@@ -161,6 +166,11 @@ static lowbit_backend lb_active_backend(void)
 
 lowbit_status lowbit_set_backend(lowbit_backend b)
 {
+    if (b == LOWBIT_BACKEND_CUDA || b == LOWBIT_BACKEND_HIP)
+        return lb_fail(LOWBIT_ERR_UNSUPPORTED,
+                       "backend %s: device backends take device pointers and are chosen per call "
+                       "(lowbit_convert_device); lowbit_set_backend selects the host backend",
+                       lb_backend_names[b]);
     lowbit_status s = lowbit_backend_status(b);
     if (s != LOWBIT_OK)
         return s;

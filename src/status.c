@@ -20,6 +20,8 @@ static const char *const lb_status_names[LOWBIT_STATUS_COUNT] = {
     [LOWBIT_ERR_BACKEND_UNAVAILABLE] = "LOWBIT_ERR_BACKEND_UNAVAILABLE",
     [LOWBIT_ERR_OUT_OF_MEMORY] = "LOWBIT_ERR_OUT_OF_MEMORY",
     [LOWBIT_ERR_INTERNAL] = "LOWBIT_ERR_INTERNAL",
+    [LOWBIT_ERR_WRONG_MEMORY] = "LOWBIT_ERR_WRONG_MEMORY",
+    [LOWBIT_ERR_DEVICE] = "LOWBIT_ERR_DEVICE",
 };
 
 const char *lowbit_status_string(lowbit_status status)

@@ -1,0 +1,30 @@
+/*
+ * gpu.h - the C-linkage interface between the library core and the CUDA
+ * backend (kernels/cuda/).  Arguments arrive validated (enums, sizes,
+ * overlap); the backend checks pointer residency and enqueues work.
+ */
+#ifndef LOWBIT_GPU_H
+#define LOWBIT_GPU_H
+
+#include "internal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Number of usable CUDA devices (0 when the driver or a device is missing). */
+int lb_cuda_device_count(void);
+
+/* LOWBIT_OK if p is device (or managed) memory of the current device;
+ * LOWBIT_ERR_WRONG_MEMORY naming `arg` otherwise. */
+lowbit_status lb_cuda_check_pointer(const void *p, const char *arg);
+
+/* Enqueue the conversion on `stream` (a cudaStream_t); no allocation, no sync. */
+lowbit_status lb_cuda_convert(lowbit_dtype dst_type, void *dst, lowbit_dtype src_type, const void *src,
+                              size_t n, const lb_cvt_params *p, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
