@@ -187,6 +187,8 @@ LB_HD float lb_mf_decode(lb_minifloat s, uint32_t c)
         if (ex == exp_all_ones) {
             if (man == 0)
                 return lb_f32_from_bits(sign32 | 0x7F800000u);
+            if (s.ebits == 8) /* bf16: widening is a plain 16-bit shift, sNaN included */
+                return lb_f32_from_bits(sign32 | 0x7F800000u | (man << (23 - s.mbits)));
             if (s.mbits >= 7)
                 return lb_f32_from_bits(sign32 | 0x7FC00000u | (man << (23 - s.mbits)));
             return lb_f32_from_bits(sign32 | 0x7FC00000u);

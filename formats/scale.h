@@ -158,14 +158,15 @@ LB_HD float lb_mx_decode(int elem, uint32_t code, uint32_t sc)
 
 /* ---- NVFP4: E4M3 block scales under an f32 tensor scale --------------- */
 
-/* s_t = amax_tensor / (448 * elem_max), 1 when amax is 0, never below the
- * smallest f32 subnormal. */
+/* s_t = amax_tensor / (448 * elem_max), 1 when amax is 0, and never below
+ * 2^-126 (the smallest normal f32): with a smaller s_t the product s_t * s_b
+ * could underflow to zero for a block scale clamped at 2^-9. */
 LB_HD float lb_nv_tensor_scale(float amax_tensor, int elem)
 {
     if (amax_tensor == 0.0f)
         return 1.0f;
     float s = amax_tensor / (448.0f * lb_mx_elem_max(elem));
-    return s == 0.0f ? lb_f32_from_bits(1u) : s;
+    return s < lb_pow2f(-126) ? lb_pow2f(-126) : s;
 }
 
 /* s_b = E4M3(amax_block / elem_max / s_t), nearest even, clamped to
@@ -222,6 +223,8 @@ LB_HD float lb_sym_max(int elem)
  * zero for a positive value (raised to the type's smallest subnormal). */
 LB_HD uint32_t lb_store_scale(int scale_type, float s)
 {
+    if (scale_type == LOWBIT_F32 && s > 3.40282347e38f)
+        s = 3.40282347e38f; /* f32 has no narrowing to saturate: an overflowed (hi - lo) */
     uint32_t code = lb_encode(scale_type, s, LB_ROUND_NE, 1, 0);
     if (s > 0.0f && lb_decode(scale_type, code) == 0.0f)
         code = 1u;
@@ -234,6 +237,8 @@ LB_HD uint32_t lb_amax_scale_code(const lb_block_stats *st, int elem, int scale_
     if (st->nonfinite)
         return lb_encode(scale_type, lb_f32_from_bits(0x7FC00000u), LB_ROUND_NE, 0, 0);
     float s = st->amax == 0.0f ? 1.0f : st->amax / lb_sym_max(elem);
+    if (s == 0.0f) /* a positive amax / max underflowed: keep the scale positive */
+        s = lb_f32_from_bits(1u);
     return lb_store_scale(scale_type, s);
 }
 
@@ -270,6 +275,8 @@ LB_HD uint32_t lb_zp_scale_code(const lb_block_stats *st, int elem, int scale_ty
     float hi = st->vmax, lo = st->vmin;
     float range = hi - lo;
     float s = range == 0.0f ? 1.0f : range / (float)(qmax - qmin);
+    if (s == 0.0f) /* a positive range / (qmax - qmin) underflowed */
+        s = lb_f32_from_bits(1u);
     return lb_store_scale(scale_type, s);
 }
 
