@@ -12,7 +12,9 @@
  *    dequantize sees exactly what quantize used; stochastic rounding keys
  *    element (r, c) by opts->offset + r * cols + c;
  *  - dequantize forms element * scale in f32 and rounds once to the output
- *    type (nearest even, not saturating);
+ *    type (nearest even, not saturating); a NaN result is written as the
+ *    canonical quiet NaN (f32 0x7FC00000, f16 0x7E00, bf16 0x7FC0), since
+ *    which payload an f32 multiply keeps differs between CPUs and GPUs;
  *  - packed rows are written whole bytes at a time, padding bits zero;
  *    bytes between cols and row_stride are not touched.
  */
@@ -152,6 +154,8 @@ static void dequantize_ref(lowbit_dtype dt, void *dst, size_t stride, const lowb
                 v = lb_decode(elem, code);
                 break;
             }
+            if (v != v)
+                v = lb_f32_from_bits(0x7FC00000u); /* one NaN on every backend */
             size_t i = r * stride + c;
             if (dt == LOWBIT_F32) {
                 memcpy(d + 4 * i, &v, 4);
