@@ -1,26 +1,27 @@
 /* convert.c - lowbit_convert: argument checks, then the dispatched kernel. */
 #include "internal.h"
 
-lowbit_status lowbit_convert(lowbit_dtype dst_type, void *dst, lowbit_dtype src_type,
-                             const void *src, size_t n, const lowbit_convert_opts *opts)
+lowbit_status lb_convert_args(lowbit_dtype dst_type, const void *dst, lowbit_dtype src_type,
+                              const void *src, size_t n, const lowbit_convert_opts *opts,
+                              lb_cvt_params *p)
 {
     if ((unsigned)dst_type >= LOWBIT_DTYPE_COUNT)
         return lb_fail(LOWBIT_ERR_INVALID_ENUM, "dst_type: unknown lowbit_dtype %d", (int)dst_type);
     if ((unsigned)src_type >= LOWBIT_DTYPE_COUNT)
         return lb_fail(LOWBIT_ERR_INVALID_ENUM, "src_type: unknown lowbit_dtype %d", (int)src_type);
-
-    lb_cvt_params p = {0, 0, 0, 0};
+    lb_cvt_params q = {0, 0, 0, 0};
     if (opts) {
         if ((unsigned)opts->rounding > LOWBIT_ROUND_STOCHASTIC)
             return lb_fail(LOWBIT_ERR_INVALID_ENUM, "opts->rounding: unknown lowbit_rounding %d",
                            (int)opts->rounding);
-        p.mode = (int)opts->rounding;
-        p.saturate = opts->saturate != 0;
-        p.seed = opts->seed;
-        p.offset = opts->offset;
+        q.mode = (int)opts->rounding;
+        q.saturate = opts->saturate != 0;
+        q.seed = opts->seed;
+        q.offset = opts->offset;
     }
+    *p = q;
     if (n == 0)
-        return lb_ok();
+        return LOWBIT_OK;
     if (!dst)
         return lb_fail(LOWBIT_ERR_NULL_POINTER, "dst is NULL (n = %zu)", n);
     if (!src)
@@ -32,12 +33,23 @@ lowbit_status lowbit_convert(lowbit_dtype dst_type, void *dst, lowbit_dtype src_
         (uintptr_t)dst > UINTPTR_MAX - dst_bytes || (uintptr_t)src > UINTPTR_MAX - src_bytes)
         return lb_fail(LOWBIT_ERR_SIZE_OVERFLOW,
                        "n = %zu: the byte count of src or dst overflows the address space", n);
-    if (p.mode == LOWBIT_ROUND_STOCHASTIC && n - 1 > UINT64_MAX - p.offset)
+    if (q.mode == LOWBIT_ROUND_STOCHASTIC && n - 1 > UINT64_MAX - q.offset)
         return lb_fail(LOWBIT_ERR_SIZE_OVERFLOW,
                        "opts->offset + n overflows the 64-bit element index of stochastic rounding");
     if (lb_overlap(dst, dst_bytes, src, src_bytes))
         return lb_fail(LOWBIT_ERR_ALIASING, "dst and src overlap");
+    return LOWBIT_OK;
+}
 
+lowbit_status lowbit_convert(lowbit_dtype dst_type, void *dst, lowbit_dtype src_type,
+                             const void *src, size_t n, const lowbit_convert_opts *opts)
+{
+    lb_cvt_params p;
+    lowbit_status s = lb_convert_args(dst_type, dst, src_type, src, n, opts, &p);
+    if (s != LOWBIT_OK)
+        return s;
+    if (n == 0)
+        return lb_ok();
     const lb_kernel *k = lb_find_convert(dst_type, src_type, p.mode);
     if (!k)
         return lb_fail(LOWBIT_ERR_INTERNAL, "no kernel registered for %s->%s",

@@ -95,6 +95,12 @@ int lb_backend_allows(lowbit_backend cap, lowbit_backend k);
  * (rows-1)*stride + cols elements, rounded up to bytes; SIZE_MAX on overflow. */
 size_t lb_matrix_bytes(lowbit_dtype t, size_t rows, size_t cols, size_t stride);
 
+/* Validate lowbit_convert's arguments (shared by the host and device entry
+ * points) and fill *p.  n == 0 returns LOWBIT_OK after the enum checks. */
+lowbit_status lb_convert_args(lowbit_dtype dst_type, const void *dst, lowbit_dtype src_type,
+                              const void *src, size_t n, const lowbit_convert_opts *opts,
+                              lb_cvt_params *p);
+
 /* Validate a qtensor descriptor for reading (is_output = 0) or writing. */
 lowbit_status lb_check_qtensor(const lowbit_qtensor *q, const char *argname, int is_output);
 
