@@ -235,6 +235,20 @@ static const lb_kernel *lb_best(lowbit_backend cap, lowbit_op op, int src, int d
     return best;
 }
 
+/* LOWBIT_DEBUG=1 in the environment: name each kernel the first time a
+ * lookup picks it (per backend cap and request), on stderr. */
+static void lb_debug_choice(const char *what, const lb_kernel *k, lowbit_backend cap)
+{
+    static int enabled = -1;
+    if (enabled < 0) {
+        const char *e = getenv("LOWBIT_DEBUG");
+        enabled = e && *e && strcmp(e, "0") != 0;
+    }
+    if (enabled)
+        fprintf(stderr, "lowbit: %s under cap %s -> %s (%s)\n", what, lb_backend_names[cap],
+                k ? k->name : "no kernel", k ? lb_backend_names[k->backend] : "-");
+}
+
 #define LB_NB LOWBIT_BACKEND_COUNT
 #define LB_NT LOWBIT_DTYPE_COUNT
 static _Atomic(const lb_kernel *) lb_convert_cache[LB_NB][LB_NT][LB_NT][3];
@@ -249,6 +263,9 @@ const lb_kernel *lb_find_convert(lowbit_dtype dst, lowbit_dtype src, int mode)
     if (!k) {
         k = lb_best(cap, LOWBIT_OP_CONVERT, src, dst, 0, mode);
         atomic_store_explicit(slot, k, memory_order_release);
+        char what[64];
+        snprintf(what, sizeof what, "convert %s->%s mode %d", lowbit_dtype_name(src), lowbit_dtype_name(dst), mode);
+        lb_debug_choice(what, k, cap);
     }
     return k;
 }
@@ -261,6 +278,9 @@ const lb_kernel *lb_find_quantize(lb_scheme scheme, lowbit_dtype src, int mode)
     if (!k) {
         k = lb_best(cap, LOWBIT_OP_QUANTIZE, src, LB_ANY, scheme, mode);
         atomic_store_explicit(slot, k, memory_order_release);
+        char what[64];
+        snprintf(what, sizeof what, "quantize scheme %d from %s mode %d", (int)scheme, lowbit_dtype_name(src), mode);
+        lb_debug_choice(what, k, cap);
     }
     return k;
 }
@@ -273,6 +293,9 @@ const lb_kernel *lb_find_dequantize(lb_scheme scheme, lowbit_dtype dst)
     if (!k) {
         k = lb_best(cap, LOWBIT_OP_DEQUANTIZE, LB_ANY, dst, scheme, -1);
         atomic_store_explicit(slot, k, memory_order_release);
+        char what[64];
+        snprintf(what, sizeof what, "dequantize scheme %d to %s", (int)scheme, lowbit_dtype_name(dst));
+        lb_debug_choice(what, k, cap);
     }
     return k;
 }
