@@ -12,8 +12,10 @@
 // writing only the bytes they own (formats/packing.h zeroes unused bits).
 //
 // Element math is never restated here: every element goes through
-// lb_decode / lb_encode (formats/codec.h), with the stochastic-rounding bits
-// of formats/philox.h, so results are the host reference's bit for bit.
+// lb_decode / lb_encode (formats/codec.h), or in the wide kernels through
+// their proven bit-identical fast forms (formats/minifloat_fast.h, see
+// convert_wide.cuh), with the stochastic-rounding bits of formats/philox.h,
+// so results are the host reference's bit for bit.
 #ifndef LOWBIT_KERNELS_CUDA_CONVERT_COMMON_CUH
 #define LOWBIT_KERNELS_CUDA_CONVERT_COMMON_CUH
 

@@ -1,26 +1,85 @@
 // convert_wide.cuh - the compile-time kernels for sources f32, f16 and bf16
-// (to every other type).  With ST and DT template constants the codec's
-// switches and format parameters fold away; the element math is still
-// lb_decode / lb_encode.  Included by convert_from_{f32,f16,bf16}.cu only.
+// (to every other type).  With ST, DT and the rounding mode template
+// constants the codec's switches and format parameters fold away.  Included
+// by convert_from_{f32,f16,bf16}.cu only.
+//
+// Element math (wide_elem): the source decodes with the exact fast decoders
+// of formats/minifloat_fast.h (bf16: a shift; f16: integer rebias, or the
+// hardware f16 -> f32 conversion where only NaN-ness matters, see
+// wide_decode); minifloat destinations encode with lb_mf_encode_fast, which
+// is bit-identical to lb_mf_encode (proven over all 2^32 f32 inputs by
+// tests/exhaustive/encode_fast_equiv.c); other destinations use lb_encode.
+// tests/exhaustive/kernel_equiv_device.cu checks these kernels against the
+// generic codec for every f32, f16 and bf16 source code on the device.
 #ifndef LOWBIT_KERNELS_CUDA_CONVERT_WIDE_CUH
 #define LOWBIT_KERNELS_CUDA_CONVERT_WIDE_CUH
 
+#include <cuda_fp16.h>
+
 #include "convert_common.cuh"
+#include "minifloat_fast.h"
 
 namespace lbcu {
 
+// MODE template argument of the wide kernels: LB_ROUND_NE / TZ / SR, or
+// kModeRuntime (p.mode decides; destinations that are not minifloats).
+constexpr int kModeRuntime = -1;
+
+__host__ __device__ constexpr bool is_minifloat(int t)
+{
+    return t == LOWBIT_F16 || t == LOWBIT_BF16 || t == LOWBIT_E4M3 || t == LOWBIT_E5M2 || t == LOWBIT_E4M3FNUZ ||
+           t == LOWBIT_E5M2FNUZ || t == LOWBIT_E3M2 || t == LOWBIT_E2M3 || t == LOWBIT_E2M1;
+}
+
+// Source element (code c of ST) as f32, exactly lb_decode(ST, c).  For an
+// f16 source and a destination narrower than f16 (FP8/FP6/FP4) the
+// hardware conversion is used: it is exact for every non-NaN f16 (f16 -> f32
+// never rounds, and f16 subnormals are f32 normals) and gives a NaN for a
+// NaN, and those destinations encode every NaN as one constant code
+// (lb_mf_nan_code ignores sign and payload for them), so the result is the
+// same; everywhere else the integer decoder keeps the payload exactly.
+template <int ST, int DT>
+__device__ __forceinline__ float wide_decode(uint32_t c)
+{
+    if constexpr (ST == LOWBIT_F32)
+        return __uint_as_float(c);
+    else if constexpr (ST == LOWBIT_BF16)
+        return lb_bf16_decode_fast(c);
+    else if constexpr (is_minifloat(DT) && DT != LOWBIT_F16 && DT != LOWBIT_BF16)
+        return __half2float(__ushort_as_half((unsigned short)c));
+    else
+        return lb_f16_decode_fast(c);
+}
+
+// lb_encode(DT, lb_decode(ST, c), mode, saturate, r), bit for bit.
+template <int ST, int DT, int MODE>
+__device__ __forceinline__ uint32_t wide_elem(uint32_t c, int mode, int saturate, uint32_t r)
+{
+    const float x = wide_decode<ST, DT>(c);
+    if constexpr (is_minifloat(DT) && MODE != kModeRuntime) {
+        lb_minifloat s;
+        lb_minifloat_spec(DT, &s);
+        return lb_mf_encode_fast(s, x, MODE, saturate, r);
+    } else {
+        return lb_encode(DT, x, mode, saturate, r);
+    }
+}
+
 // dst and src must be aligned to unit_align() of their widths (the launcher
-// checks before choosing this kernel).  SR: stochastic rounding.  Each
+// checks before choosing this kernel).  MODE: the rounding mode when it is
+// a compile-time constant (minifloat destinations, and stochastic rounding
+// for all), else kModeRuntime.  Each
 // thread converts U units of V elements per step (8 elements: enough loads
 // in flight, and a loop body small enough for the instruction cache).
-template <int ST, int DT, bool SR>
+template <int ST, int DT, int MODE>
 __global__ void __launch_bounds__(kThreads)
 k_convert_wide(uint8_t *__restrict__ dst, const uint8_t *__restrict__ src, size_t n, Params p)
 {
     constexpr int SB = bits_of(ST), DB = bits_of(DT), V = unit_elems(SB, DB);
     constexpr int U = V >= 8 ? 1 : 8 / V;
     const size_t units = n / V;
-    const int mode = SR ? (int)LB_ROUND_SR : p.mode;
+    constexpr bool SR = MODE == LB_ROUND_SR;
+    const int mode = MODE == kModeRuntime ? p.mode : MODE;
     const size_t step = (size_t)gridDim.x * blockDim.x * U;
     for (size_t b = (size_t)blockIdx.x * blockDim.x * U + threadIdx.x; b < units; b += step) {
         uint32_t c[U][V];
@@ -37,7 +96,7 @@ k_convert_wide(uint8_t *__restrict__ dst, const uint8_t *__restrict__ src, size_
                     sr_bits_unit<V>(p.seed, p.offset + u * V, r);
 #pragma unroll
                 for (int j = 0; j < V; j++)
-                    c[k][j] = lb_encode(DT, lb_decode(ST, c[k][j]), mode, p.saturate, SR ? r[j] : 0u);
+                    c[k][j] = wide_elem<ST, DT, MODE>(c[k][j], mode, p.saturate, SR ? r[j] : 0u);
                 store_unit<DB, V>(dst, u, c[k]);
             }
         }
@@ -54,9 +113,14 @@ static lowbit_status launch_wide(uint8_t *dst, const uint8_t *src, size_t n, con
     constexpr int U = V >= 8 ? 1 : 8 / V;
     const unsigned grid = grid_for((n / V + U - 1) / U);
     if (p.mode == LB_ROUND_SR)
-        k_convert_wide<ST, DT, true><<<grid, kThreads, 0, stream>>>(dst, src, n, p);
-    else
-        k_convert_wide<ST, DT, false><<<grid, kThreads, 0, stream>>>(dst, src, n, p);
+        k_convert_wide<ST, DT, LB_ROUND_SR><<<grid, kThreads, 0, stream>>>(dst, src, n, p);
+    else if constexpr (is_minifloat(DT)) {
+        if (p.mode == LB_ROUND_TZ)
+            k_convert_wide<ST, DT, LB_ROUND_TZ><<<grid, kThreads, 0, stream>>>(dst, src, n, p);
+        else  // validated: LB_ROUND_NE
+            k_convert_wide<ST, DT, LB_ROUND_NE><<<grid, kThreads, 0, stream>>>(dst, src, n, p);
+    } else
+        k_convert_wide<ST, DT, kModeRuntime><<<grid, kThreads, 0, stream>>>(dst, src, n, p);
     return launch_status("conversion kernel");
 }
 
