@@ -305,6 +305,23 @@ LOWBIT_API lowbit_status lowbit_convert_device(lowbit_backend backend, lowbit_dt
                                                lowbit_dtype src_type, const void *src, size_t n,
                                                const lowbit_convert_opts *opts, void *stream);
 
+/*
+ * lowbit_quantize / lowbit_dequantize on device memory: src/dst and q's
+ * data, scales and zero_points are device pointers; the results are
+ * bit-identical to the host calls.  Asynchronous on `stream`, no allocation.
+ * Formats whose scale covers the whole tensor need a reduction across the
+ * grid (FP8 per-tensor, and NVFP4's tensor scale) and are not offered on the
+ * device yet: lowbit_quantize_device refuses them with LOWBIT_ERR_UNSUPPORTED.
+ * Dequantizing them works (NVFP4 reads q->tensor_scale on the host).
+ */
+LOWBIT_API lowbit_status lowbit_quantize_device(lowbit_backend backend, lowbit_qtensor *q,
+                                                lowbit_dtype src_type, const void *src,
+                                                size_t src_row_stride, const lowbit_convert_opts *opts,
+                                                void *stream);
+LOWBIT_API lowbit_status lowbit_dequantize_device(lowbit_backend backend, lowbit_dtype dst_type, void *dst,
+                                                  size_t dst_row_stride, const lowbit_qtensor *q,
+                                                  void *stream);
+
 /* Operations known to the kernel registry. */
 typedef enum lowbit_op {
     LOWBIT_OP_CONVERT = 0,

@@ -10,17 +10,25 @@
 #include "gpu.h"
 #endif
 
-lowbit_status lowbit_convert_device(lowbit_backend backend, lowbit_dtype dst_type, void *dst,
-                                    lowbit_dtype src_type, const void *src, size_t n,
-                                    const lowbit_convert_opts *opts, void *stream)
+static lowbit_status lb_device_backend(lowbit_backend backend)
 {
     if ((unsigned)backend >= LOWBIT_BACKEND_COUNT)
         return lb_fail(LOWBIT_ERR_INVALID_ENUM, "backend: unknown lowbit_backend %d", (int)backend);
     if (backend != LOWBIT_BACKEND_CUDA && backend != LOWBIT_BACKEND_HIP)
         return lb_fail(LOWBIT_ERR_UNSUPPORTED, "backend: %s is not a device backend (use cuda or hip)",
                        lowbit_backend_name(backend));
+    return LOWBIT_OK;
+}
+
+lowbit_status lowbit_convert_device(lowbit_backend backend, lowbit_dtype dst_type, void *dst,
+                                    lowbit_dtype src_type, const void *src, size_t n,
+                                    const lowbit_convert_opts *opts, void *stream)
+{
+    lowbit_status s = lb_device_backend(backend);
+    if (s != LOWBIT_OK)
+        return s;
     lb_cvt_params p;
-    lowbit_status s = lb_convert_args(dst_type, dst, src_type, src, n, opts, &p);
+    s = lb_convert_args(dst_type, dst, src_type, src, n, opts, &p);
     if (s != LOWBIT_OK)
         return s;
     if ((s = lowbit_backend_status(backend)) != LOWBIT_OK)
@@ -33,6 +41,77 @@ lowbit_status lowbit_convert_device(lowbit_backend backend, lowbit_dtype dst_typ
             (s = lb_cuda_check_pointer(src, "src")) != LOWBIT_OK)
             return s;
         s = lb_cuda_convert(dst_type, dst, src_type, src, n, &p, stream);
+        return s == LOWBIT_OK ? lb_ok() : s;
+    }
+#endif
+    (void)stream;
+    return lb_fail(LOWBIT_ERR_INTERNAL, "backend %s: reported available but has no kernels",
+                   lowbit_backend_name(backend));
+}
+
+#if LOWBIT_BUILT_CUDA
+/* Every buffer of q that the shape uses must be device memory. */
+static lowbit_status lb_cuda_check_q(const lowbit_qtensor *q)
+{
+    lowbit_status s = lb_cuda_check_pointer(q->data, "q->data");
+    if (s == LOWBIT_OK && lb_format_scheme(&q->format) != LB_SCHEME_PLAIN)
+        s = lb_cuda_check_pointer(q->scales, "q->scales");
+    if (s == LOWBIT_OK && (q->format.flags & LOWBIT_FMT_ZERO_POINT))
+        s = lb_cuda_check_pointer(q->zero_points, "q->zero_points");
+    return s;
+}
+#endif
+
+lowbit_status lowbit_quantize_device(lowbit_backend backend, lowbit_qtensor *q, lowbit_dtype src_type,
+                                     const void *src, size_t src_row_stride,
+                                     const lowbit_convert_opts *opts, void *stream)
+{
+    lowbit_status s = lb_device_backend(backend);
+    if (s != LOWBIT_OK)
+        return s;
+    lb_cvt_params p;
+    if ((s = lb_quantize_args(q, src_type, src, src_row_stride, opts, &p)) != LOWBIT_OK)
+        return s;
+    if ((s = lowbit_backend_status(backend)) != LOWBIT_OK)
+        return s;
+    lb_scheme scheme = lb_format_scheme(&q->format);
+    if (scheme == LB_SCHEME_NVFP4 || (scheme != LB_SCHEME_PLAIN && q->format.block_rows == 0 &&
+                                      q->format.block_cols == 0))
+        return lb_fail(LOWBIT_ERR_UNSUPPORTED,
+                       "q->format: a scale over the whole tensor (per-tensor, NVFP4) needs a grid-wide "
+                       "reduction that the device backend does not offer yet; quantize on the host");
+    if (q->rows == 0 || q->cols == 0)
+        return lb_ok();
+#if LOWBIT_BUILT_CUDA
+    if (backend == LOWBIT_BACKEND_CUDA) {
+        if ((s = lb_cuda_check_q(q)) != LOWBIT_OK || (s = lb_cuda_check_pointer(src, "src")) != LOWBIT_OK)
+            return s;
+        s = lb_cuda_quantize(q, src_type, src, src_row_stride, &p, stream);
+        return s == LOWBIT_OK ? lb_ok() : s;
+    }
+#endif
+    (void)stream;
+    return lb_fail(LOWBIT_ERR_INTERNAL, "backend %s: reported available but has no kernels",
+                   lowbit_backend_name(backend));
+}
+
+lowbit_status lowbit_dequantize_device(lowbit_backend backend, lowbit_dtype dst_type, void *dst,
+                                       size_t dst_row_stride, const lowbit_qtensor *q, void *stream)
+{
+    lowbit_status s = lb_device_backend(backend);
+    if (s != LOWBIT_OK)
+        return s;
+    if ((s = lb_dequantize_args(dst_type, dst, dst_row_stride, q)) != LOWBIT_OK)
+        return s;
+    if ((s = lowbit_backend_status(backend)) != LOWBIT_OK)
+        return s;
+    if (q->rows == 0 || q->cols == 0)
+        return lb_ok();
+#if LOWBIT_BUILT_CUDA
+    if (backend == LOWBIT_BACKEND_CUDA) {
+        if ((s = lb_cuda_check_q(q)) != LOWBIT_OK || (s = lb_cuda_check_pointer(dst, "dst")) != LOWBIT_OK)
+            return s;
+        s = lb_cuda_dequantize(dst_type, dst, dst_row_stride, q, stream);
         return s == LOWBIT_OK ? lb_ok() : s;
     }
 #endif

@@ -23,6 +23,16 @@ lowbit_status lb_cuda_check_pointer(const void *p, const char *arg);
 lowbit_status lb_cuda_convert(lowbit_dtype dst_type, void *dst, lowbit_dtype src_type, const void *src,
                               size_t n, const lb_cvt_params *p, void *stream);
 
+/* Enqueue quantize / dequantize on `stream`.  Validated by the caller:
+ * q's format, shape, strides and buffer sizes; q->data/scales/zero_points,
+ * src and dst already checked to be device memory.  Whole-tensor scales
+ * (block_rows == 0 with block_cols == 0, and NVFP4 quantize) never arrive
+ * here. */
+lowbit_status lb_cuda_quantize(lowbit_qtensor *q, lowbit_dtype src_type, const void *src,
+                               size_t src_row_stride, const lb_cvt_params *p, void *stream);
+lowbit_status lb_cuda_dequantize(lowbit_dtype dst_type, void *dst, size_t dst_row_stride,
+                                 const lowbit_qtensor *q, void *stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include "lowbit.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #if defined(__GNUC__)
 #define LB_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
@@ -101,10 +105,21 @@ lowbit_status lb_convert_args(lowbit_dtype dst_type, const void *dst, lowbit_dty
                               const void *src, size_t n, const lowbit_convert_opts *opts,
                               lb_cvt_params *p);
 
+/* Validate lowbit_quantize's / lowbit_dequantize's arguments (shared by the
+ * host and device entry points).  A zero-sized tensor returns LOWBIT_OK. */
+lowbit_status lb_quantize_args(const lowbit_qtensor *q, lowbit_dtype src_type, const void *src,
+                               size_t src_row_stride, const lowbit_convert_opts *opts, lb_cvt_params *p);
+lowbit_status lb_dequantize_args(lowbit_dtype dst_type, const void *dst, size_t dst_row_stride,
+                                 const lowbit_qtensor *q);
+
 /* Validate a qtensor descriptor for reading (is_output = 0) or writing. */
 lowbit_status lb_check_qtensor(const lowbit_qtensor *q, const char *argname, int is_output);
 
 /* 1 if [a, a+na) and [b, b+nb) overlap. */
 int lb_overlap(const void *a, size_t na, const void *b, size_t nb);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
