@@ -249,9 +249,8 @@ lowbit_status lowbit_qtensor_grid(const lowbit_qtensor *q, size_t *grid_rows, si
     return lb_ok();
 }
 
-lowbit_status lb_check_qtensor(const lowbit_qtensor *q, const char *arg, int is_output)
+lowbit_status lb_check_qtensor(const lowbit_qtensor *q, const char *arg)
 {
-    (void)is_output;
     if (!q)
         return lb_fail(LOWBIT_ERR_NULL_POINTER, "%s is NULL", arg);
     lowbit_status s = lowbit_format_check(&q->format);

@@ -112,8 +112,8 @@ lowbit_status lb_quantize_args(const lowbit_qtensor *q, lowbit_dtype src_type, c
 lowbit_status lb_dequantize_args(lowbit_dtype dst_type, const void *dst, size_t dst_row_stride,
                                  const lowbit_qtensor *q);
 
-/* Validate a qtensor descriptor for reading (is_output = 0) or writing. */
-lowbit_status lb_check_qtensor(const lowbit_qtensor *q, const char *argname, int is_output);
+/* Validate a qtensor descriptor (format, shape, strides, buffer sizes, overlap). */
+lowbit_status lb_check_qtensor(const lowbit_qtensor *q, const char *argname);
 
 /* 1 if [a, a+na) and [b, b+nb) overlap. */
 int lb_overlap(const void *a, size_t na, const void *b, size_t nb);

@@ -40,7 +40,7 @@ static int lb_overlaps_q(const lowbit_qtensor *q, const void *p, size_t bytes)
 lowbit_status lb_quantize_args(const lowbit_qtensor *q, lowbit_dtype src_type, const void *src,
                                size_t src_row_stride, const lowbit_convert_opts *opts, lb_cvt_params *p)
 {
-    lowbit_status s = lb_check_qtensor(q, "q", 1);
+    lowbit_status s = lb_check_qtensor(q, "q");
     if (s != LOWBIT_OK)
         return s;
     lb_cvt_params r = {0, 1, 0, 0};
@@ -71,7 +71,7 @@ lowbit_status lb_quantize_args(const lowbit_qtensor *q, lowbit_dtype src_type, c
 lowbit_status lb_dequantize_args(lowbit_dtype dst_type, const void *dst, size_t dst_row_stride,
                                  const lowbit_qtensor *q)
 {
-    lowbit_status s = lb_check_qtensor(q, "q", 0);
+    lowbit_status s = lb_check_qtensor(q, "q");
     if (s != LOWBIT_OK)
         return s;
     size_t dst_bytes = 0;

@@ -15,8 +15,10 @@ Documented differences from ml_dtypes, encoded narrowly below (each one is
 checked to be exactly what we say it is, so a change on either side fails):
   D1  NaN input to FP6/FP4: ml_dtypes gives a zero code, lowbit gives the
       +max code (0x1F / 0x7), as NVIDIA's conversions do.
-  D2  E8M0 from f32 subnormals in (2^-127, 1.5*2^-127): ml_dtypes gives
-      2^-126 (code 1), lowbit the nearer 2^-127 (code 0).
+  D2  E8M0 from f32 subnormals in (2^-127, 1.5*2^-127): ml_dtypes before
+      0.7 gives 2^-126 (code 1), lowbit the nearer 2^-127 (code 0); 0.7
+      and later agree with lowbit.  Either ml_dtypes answer is accepted
+      there, nothing else.
   D3  NaN input to E4M3/E5M2: ml_dtypes keeps the sign (and E5M2 gives
       0x7E); lowbit always writes 0x7F.  Only NaN-ness is compared with
       ml_dtypes; the 0x7F code is checked as lowbit's own rule.
@@ -140,8 +142,10 @@ def expected_nearest(t, x, saturate):
         # D2: f32 subnormals strictly between 2^-127 and 1.5 * 2^-127.
         d2 = (xb > 0x00400000) & (xb < 0x00600000)
         if d2.any():
-            assert np.all(exp[d2] == 0x01), "ml_dtypes E8M0 subnormal rounding changed"
-            record("documented D2: e8m0 of f32 in (2^-127,1.5*2^-127)", d2.sum(), 0)
+            assert np.all((exp[d2] == 0x00) | (exp[d2] == 0x01)), "ml_dtypes E8M0 subnormal rounding changed"
+            old = exp[d2] == 0x01
+            if old.any():
+                record("documented D2: e8m0 of f32 in (2^-127,1.5*2^-127)", int(old.sum()), 0)
             exp[d2] = 0x00
     return exp
 
