@@ -274,6 +274,17 @@ LOWBIT_API lowbit_status lowbit_set_backend(lowbit_backend b);
 /* The backend in force (never AUTO: the level detection picked). */
 LOWBIT_API lowbit_backend lowbit_get_backend(void);
 
+/*
+ * Threads used by host calls on large inputs, for the whole process.  n = 1
+ * keeps every call on the calling thread; n = 0 restores the default: the
+ * environment variable LOWBIT_NUM_THREADS, else the CPUs this process may
+ * run on.  Results never depend on the thread count: work is cut so that
+ * every output element is computed the same way whichever thread runs it.
+ * Calls from many threads at once share one pool (at most 256 threads).
+ */
+LOWBIT_API lowbit_status lowbit_set_num_threads(int n);
+LOWBIT_API int lowbit_get_num_threads(void);
+
 /* CPU features the library detected (cpuid + OS support), as a bit mask. */
 #define LOWBIT_CPU_AVX2        (1u << 0)  /* with FMA and F16C */
 #define LOWBIT_CPU_AVX512      (1u << 1)  /* F, BW, VL, DQ, CD */

@@ -213,7 +213,29 @@ int lb_backend_allows(lowbit_backend cap, lowbit_backend k)
     return lb_rung(k) <= lb_rung(cap);
 }
 
-static const lb_kernel *lb_best(lowbit_backend cap, lowbit_op op, int src, int dst, int scheme,
+int lb_kernel_runs_here(const lb_kernel *k)
+{
+    if ((lowbit_cpu_features() & k->cpu_features) != k->cpu_features)
+        return 0;
+    lowbit_status s = lowbit_backend_status(k->backend);
+    lb_ok();
+    return s == LOWBIT_OK;
+}
+
+int lb_kernel_covers_convert(const lb_kernel *k, lowbit_dtype src, lowbit_dtype dst)
+{
+    return k->op == LOWBIT_OP_CONVERT && (k->srcs & LB_TYPE(src)) && (k->dsts & LB_TYPE(dst));
+}
+
+int lb_kernel_covers_quantize(const lb_kernel *k, lb_scheme scheme, lowbit_dtype elem, lowbit_dtype wide)
+{
+    uint32_t sides = k->op == LOWBIT_OP_QUANTIZE ? k->srcs : k->dsts;
+    return (k->schemes & LB_SCHEME(scheme)) && (k->elems & LB_TYPE(elem)) && (sides & LB_TYPE(wide));
+}
+
+/* The exact kernel of the highest rung at or below cap that covers the
+ * request (mode < 0: any rounding). */
+static const lb_kernel *lb_best(lowbit_backend cap, lowbit_op op, int src, int dst, int scheme, int elem,
                                 int mode)
 {
     const lb_kernel *best = NULL;
@@ -221,11 +243,12 @@ static const lb_kernel *lb_best(lowbit_backend cap, lowbit_op op, int src, int d
         const lb_kernel *k = lb_registry[i];
         if (k->op != op || !lb_backend_allows(cap, k->backend) || !k->exact)
             continue;
-        if (k->src != LB_ANY && k->src != src)
+        if ((lowbit_cpu_features() & k->cpu_features) != k->cpu_features)
             continue;
-        if (k->dst != LB_ANY && k->dst != dst)
-            continue;
-        if (op != LOWBIT_OP_CONVERT && k->scheme != LB_ANY && k->scheme != scheme)
+        int covers = op == LOWBIT_OP_CONVERT    ? lb_kernel_covers_convert(k, src, dst)
+                     : op == LOWBIT_OP_QUANTIZE ? lb_kernel_covers_quantize(k, scheme, elem, src)
+                                                : lb_kernel_covers_quantize(k, scheme, elem, dst);
+        if (!covers)
             continue;
         if (mode >= 0 && !(k->rounding_mask & (1u << mode)))
             continue;
@@ -251,53 +274,50 @@ static void lb_debug_choice(const char *what, const lb_kernel *k, lowbit_backend
 
 #define LB_NB LOWBIT_BACKEND_COUNT
 #define LB_NT LOWBIT_DTYPE_COUNT
+#define LB_NW 3 /* f32, f16, bf16: the unscaled side of quantize/dequantize */
 static _Atomic(const lb_kernel *) lb_convert_cache[LB_NB][LB_NT][LB_NT][3];
-static _Atomic(const lb_kernel *) lb_quantize_cache[LB_NB][LB_SCHEME_COUNT][LB_NT][3];
-static _Atomic(const lb_kernel *) lb_dequantize_cache[LB_NB][LB_SCHEME_COUNT][LB_NT];
+static _Atomic(const lb_kernel *) lb_quantize_cache[LB_NB][LB_SCHEME_COUNT][LB_NT][LB_NW][3];
+static _Atomic(const lb_kernel *) lb_dequantize_cache[LB_NB][LB_SCHEME_COUNT][LB_NT][LB_NW];
+
+/* Look up through a cache slot; what names the request for LOWBIT_DEBUG. */
+static const lb_kernel *lb_cached(_Atomic(const lb_kernel *) *slot, lowbit_backend cap, lowbit_op op,
+                                  int src, int dst, int scheme, int elem, int mode)
+{
+    const lb_kernel *k = atomic_load_explicit(slot, memory_order_acquire);
+    if (!k) {
+        k = lb_best(cap, op, src, dst, scheme, elem, mode);
+        atomic_store_explicit(slot, k, memory_order_release);
+        char what[96];
+        if (op == LOWBIT_OP_CONVERT)
+            snprintf(what, sizeof what, "convert %s->%s mode %d", lowbit_dtype_name(src),
+                     lowbit_dtype_name(dst), mode);
+        else
+            snprintf(what, sizeof what, "%s scheme %d elem %s %s %s mode %d", lowbit_op_name(op), scheme,
+                     lowbit_dtype_name(elem), op == LOWBIT_OP_QUANTIZE ? "from" : "to",
+                     lowbit_dtype_name(op == LOWBIT_OP_QUANTIZE ? src : dst), mode);
+        lb_debug_choice(what, k, cap);
+    }
+    return k;
+}
 
 const lb_kernel *lb_find_convert(lowbit_dtype dst, lowbit_dtype src, int mode)
 {
     lowbit_backend cap = lb_active_backend();
-    _Atomic(const lb_kernel *) *slot = &lb_convert_cache[cap][src][dst][mode];
-    const lb_kernel *k = atomic_load_explicit(slot, memory_order_acquire);
-    if (!k) {
-        k = lb_best(cap, LOWBIT_OP_CONVERT, src, dst, 0, mode);
-        atomic_store_explicit(slot, k, memory_order_release);
-        char what[64];
-        snprintf(what, sizeof what, "convert %s->%s mode %d", lowbit_dtype_name(src), lowbit_dtype_name(dst), mode);
-        lb_debug_choice(what, k, cap);
-    }
-    return k;
+    return lb_cached(&lb_convert_cache[cap][src][dst][mode], cap, LOWBIT_OP_CONVERT, src, dst, 0, 0, mode);
 }
 
-const lb_kernel *lb_find_quantize(lb_scheme scheme, lowbit_dtype src, int mode)
+const lb_kernel *lb_find_quantize(lb_scheme scheme, lowbit_dtype elem, lowbit_dtype src, int mode)
 {
     lowbit_backend cap = lb_active_backend();
-    _Atomic(const lb_kernel *) *slot = &lb_quantize_cache[cap][scheme][src][mode];
-    const lb_kernel *k = atomic_load_explicit(slot, memory_order_acquire);
-    if (!k) {
-        k = lb_best(cap, LOWBIT_OP_QUANTIZE, src, LB_ANY, scheme, mode);
-        atomic_store_explicit(slot, k, memory_order_release);
-        char what[64];
-        snprintf(what, sizeof what, "quantize scheme %d from %s mode %d", (int)scheme, lowbit_dtype_name(src), mode);
-        lb_debug_choice(what, k, cap);
-    }
-    return k;
+    return lb_cached(&lb_quantize_cache[cap][scheme][elem][src][mode], cap, LOWBIT_OP_QUANTIZE, src, 0,
+                     scheme, elem, mode);
 }
 
-const lb_kernel *lb_find_dequantize(lb_scheme scheme, lowbit_dtype dst)
+const lb_kernel *lb_find_dequantize(lb_scheme scheme, lowbit_dtype elem, lowbit_dtype dst)
 {
     lowbit_backend cap = lb_active_backend();
-    _Atomic(const lb_kernel *) *slot = &lb_dequantize_cache[cap][scheme][dst];
-    const lb_kernel *k = atomic_load_explicit(slot, memory_order_acquire);
-    if (!k) {
-        k = lb_best(cap, LOWBIT_OP_DEQUANTIZE, LB_ANY, dst, scheme, -1);
-        atomic_store_explicit(slot, k, memory_order_release);
-        char what[64];
-        snprintf(what, sizeof what, "dequantize scheme %d to %s", (int)scheme, lowbit_dtype_name(dst));
-        lb_debug_choice(what, k, cap);
-    }
-    return k;
+    return lb_cached(&lb_dequantize_cache[cap][scheme][elem][dst], cap, LOWBIT_OP_DEQUANTIZE, 0, dst,
+                     scheme, elem, -1);
 }
 
 /* ---- registry queries ------------------------------------------------ */

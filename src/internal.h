@@ -60,27 +60,66 @@ typedef struct lb_grid {
 
 void lb_grid_of(const lowbit_qtensor *q, lb_grid *g);
 
+/* Quantize/dequantize work order, filled in by src/quantize.c after
+ * validation and handed to every task of one call. */
+struct lb_block_stats;
+typedef struct lb_qjob {
+    lowbit_qtensor *q;        /* quantize writes data, scales, zero points */
+    const lowbit_qtensor *cq; /* dequantize reads it */
+    lowbit_dtype wide_type;   /* the f32/f16/bf16 side */
+    const void *src;          /* quantize source */
+    void *dst;                /* dequantize destination */
+    size_t stride;            /* row stride of src / dst in elements */
+    lb_cvt_params p;
+    lb_scheme scheme;
+    lb_grid g;
+    float s_t;                /* NVFP4 tensor scale (already in q->tensor_scale) */
+    int scales_ready;         /* the scales and zero points are already stored */
+} lb_qjob;
+
+/* Convert n elements; dst/src point at element 0 of the range and
+ * p->offset is the index of src[0] (stochastic rounding).  Ranges given to
+ * a kernel start at a multiple of 8 elements of the caller's buffers. */
 typedef void (*lb_convert_fn)(void *dst, lowbit_dtype dst_type, const void *src,
                               lowbit_dtype src_type, size_t n, const lb_cvt_params *p);
-typedef void (*lb_quantize_fn)(lowbit_qtensor *q, lowbit_dtype src_type, const void *src,
-                               size_t src_row_stride, const lb_cvt_params *p);
-typedef void (*lb_dequantize_fn)(lowbit_dtype dst_type, void *dst, size_t dst_row_stride,
-                                 const lowbit_qtensor *q);
+/* Quantize the rows [r0, r1) x columns [c0, c1) of job->q.  Unless
+ * job->scales_ready, the rectangle is a whole number of blocks (edge blocks
+ * partial) and the kernel computes and stores their scales first; then it
+ * encodes the rectangle's elements against the stored scales.  c0 is a
+ * multiple of 8, so packed rows split on byte boundaries. */
+typedef void (*lb_quantize_fn)(const lb_qjob *job, size_t r0, size_t r1, size_t c0, size_t c1);
+/* Statistics (formats/scale.h) of src over rows [r0, r1) x cols [c0, c1). */
+typedef void (*lb_stats_fn)(lowbit_dtype src_type, const void *src, size_t stride, size_t r0, size_t r1,
+                            size_t c0, size_t c1, struct lb_block_stats *s);
+/* Dequantize rows [r0, r1) x columns [c0, c1) of job->cq into job->dst. */
+typedef void (*lb_dequantize_fn)(const lb_qjob *job, size_t r0, size_t r1, size_t c0, size_t c1);
 
-/* One registry entry.  For convert, src/dst are dtypes or LB_ANY; for
- * quantize/dequantize, scheme says which scaling scheme the kernel handles
- * and src/dst the unscaled side (f32/f16/bf16) or LB_ANY. */
+/* Bit masks of dtypes and schemes in registrations. */
+#define LB_TYPE(t) (1u << (t))
+#define LB_ALL_TYPES ((1u << LOWBIT_DTYPE_COUNT) - 1u)
+#define LB_WIDE_TYPES (LB_TYPE(LOWBIT_F32) | LB_TYPE(LOWBIT_F16) | LB_TYPE(LOWBIT_BF16))
+#define LB_SCHEME(s) (1u << (s))
+#define LB_ALL_SCHEMES ((1u << LB_SCHEME_COUNT) - 1u)
+
+/* One registry entry.  convert: the kernel handles every (src, dst) pair
+ * with src in srcs and dst in dsts (a type to itself included).
+ * quantize: srcs are the unscaled types it reads, elems the element types
+ * and schemes the scaling schemes it writes; dequantize: dsts, elems,
+ * schemes likewise. */
 typedef struct lb_kernel {
     lowbit_op op;
     lowbit_backend backend;
+    uint32_t cpu_features;    /* LOWBIT_CPU_* bits it needs beyond its backend's own */
     int exact;
-    int src, dst;
-    int scheme;               /* quantize/dequantize: lb_scheme */
+    uint32_t srcs, dsts;
+    uint32_t elems;           /* quantize/dequantize */
+    uint32_t schemes;         /* quantize/dequantize: LB_SCHEME() bits */
     uint32_t rounding_mask;   /* bit r set: handles LB_ROUND r */
     const char *name;
     const char *formats;
     lb_convert_fn convert;
     lb_quantize_fn quantize;
+    lb_stats_fn stats;        /* quantize: needed for whole-tensor scales */
     lb_dequantize_fn dequantize;
 } lb_kernel;
 
@@ -88,9 +127,36 @@ typedef struct lb_kernel {
 extern const lb_kernel *const lb_registry[];
 extern const size_t lb_registry_size;
 
+/* Can kernel k run on this machine (its backend and extra CPU features)? */
+int lb_kernel_runs_here(const lb_kernel *k);
+
+/* Does kernel k handle this request? */
+int lb_kernel_covers_convert(const lb_kernel *k, lowbit_dtype src, lowbit_dtype dst);
+int lb_kernel_covers_quantize(const lb_kernel *k, lb_scheme scheme, lowbit_dtype elem, lowbit_dtype wide);
+
 const lb_kernel *lb_find_convert(lowbit_dtype dst, lowbit_dtype src, int mode);
-const lb_kernel *lb_find_quantize(lb_scheme scheme, lowbit_dtype src, int mode);
-const lb_kernel *lb_find_dequantize(lb_scheme scheme, lowbit_dtype dst);
+const lb_kernel *lb_find_quantize(lb_scheme scheme, lowbit_dtype elem, lowbit_dtype src, int mode);
+const lb_kernel *lb_find_dequantize(lb_scheme scheme, lowbit_dtype elem, lowbit_dtype dst);
+
+/* Run a validated call on kernel k, cut into tasks for the worker pool
+ * (src/convert.c, src/quantize.c).  lowbit-check calls these directly. */
+void lb_run_convert(const lb_kernel *k, void *dst, lowbit_dtype dst_type, const void *src,
+                    lowbit_dtype src_type, size_t n, const lb_cvt_params *p);
+void lb_run_quantize(const lb_kernel *k, lowbit_qtensor *q, lowbit_dtype src_type, const void *src,
+                     size_t src_row_stride, const lb_cvt_params *p);
+void lb_run_dequantize(const lb_kernel *k, lowbit_dtype dst_type, void *dst, size_t dst_row_stride,
+                       const lowbit_qtensor *q);
+
+/* Compute and store the scale (and zero point) of block b of q from its
+ * statistics (formats/scale.h rules; s_t: the NVFP4 tensor scale). */
+void lb_store_block_scale(lowbit_qtensor *q, lb_scheme scheme, size_t b, const struct lb_block_stats *s,
+                          float s_t);
+
+/* The worker pool (src/threads.c): run fn(ctx, t) for t in [0, ntasks) on
+ * up to lowbit_get_num_threads() threads, the caller's included; returns
+ * when all are done. */
+typedef void (*lb_task_fn)(void *ctx, size_t task);
+void lb_parallel_for(size_t ntasks, lb_task_fn fn, void *ctx);
 
 /* Does a kernel of backend k run when backend cap is in force? */
 int lb_backend_allows(lowbit_backend cap, lowbit_backend k);

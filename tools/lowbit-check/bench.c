@@ -40,7 +40,7 @@ typedef struct cvt_arg {
 static void cvt_run(void *a)
 {
     cvt_arg *c = a;
-    c->k->convert(c->dst, c->dt, c->src, c->st, BENCH_N, &c->p);
+    lb_run_convert(c->k, c->dst, c->dt, c->src, c->st, BENCH_N, &c->p);
 }
 
 typedef struct q_arg {
@@ -54,13 +54,13 @@ typedef struct q_arg {
 static void q_run(void *a)
 {
     q_arg *c = a;
-    c->k->quantize(c->q, LOWBIT_F32, c->src, c->q->cols, &c->p);
+    lb_run_quantize(c->k, c->q, LOWBIT_F32, c->src, c->q->cols, &c->p);
 }
 
 static void dq_run(void *a)
 {
     q_arg *c = a;
-    c->k->dequantize(LOWBIT_F32, c->dst, c->q->cols, c->q);
+    lb_run_dequantize(c->k, LOWBIT_F32, c->dst, c->q->cols, c->q);
 }
 
 static void report(FILE *o, const char *op, const char *formats, const lb_kernel *k, double secs, double bytes)
@@ -91,13 +91,13 @@ void run_bench(void)
         if (k->op == LOWBIT_OP_CONVERT) {
             for (size_t pi = 0; pi < sizeof pairs / sizeof pairs[0]; pi++) {
                 lowbit_dtype st = pairs[pi][0], dt = pairs[pi][1];
-                if ((k->src != LB_ANY && k->src != (int)st) || (k->dst != LB_ANY && k->dst != (int)dt))
+                if (!lb_kernel_covers_convert(k, st, dt))
                     continue;
                 const void *src = f;
                 if (st != LOWBIT_F32) { /* make the source by converting with the kernel's reference */
                     lb_cvt_params p0 = {0, 1, 0, 0};
                     const lb_kernel *ref = find_ref_kernel(LOWBIT_OP_CONVERT);
-                    ref->convert(tmp, st, f, LOWBIT_F32, BENCH_N, &p0);
+                    lb_run_convert(ref, tmp, st, f, LOWBIT_F32, BENCH_N, &p0);
                     src = tmp;
                 }
                 cvt_arg a = {k, dt, st, dst, src, {0, 0, 0, 0}};
@@ -111,11 +111,7 @@ void run_bench(void)
                                    lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR), lowbit_format_nvfp4(),
                                    lowbit_format_int_group(LOWBIT_UINT4, 128, LOWBIT_BF16, 1)};
             for (int fi = 0; fi < 4; fi++) {
-                int sch = fmt_scheme(&fm[fi]);
-                if (k->scheme != LB_ANY && k->scheme != sch)
-                    continue;
-                if (k->op == LOWBIT_OP_QUANTIZE ? (k->src != LB_ANY && k->src != LOWBIT_F32)
-                                                : (k->dst != LB_ANY && k->dst != LOWBIT_F32))
+                if (!lb_kernel_covers_quantize(k, (lb_scheme)fmt_scheme(&fm[fi]), fm[fi].elem, LOWBIT_F32))
                     continue;
                 lowbit_qtensor q;
                 lowbit_qtensor_init(&q, &fm[fi], 1024, BENCH_N / 1024);
@@ -124,7 +120,7 @@ void run_bench(void)
                 q.zero_points = q.zero_points_bytes ? malloc(q.zero_points_bytes) : NULL;
                 const lb_kernel *qref = find_ref_kernel(LOWBIT_OP_QUANTIZE);
                 lb_cvt_params p0 = {0, 1, 0, 0};
-                qref->quantize(&q, LOWBIT_F32, f, q.cols, &p0);
+                lb_run_quantize(qref, &q, LOWBIT_F32, f, q.cols, &p0);
                 q_arg a = {k, &q, f, (float *)(void *)dst, p0};
                 double t = time_it(k->op == LOWBIT_OP_QUANTIZE ? q_run : dq_run, &a);
                 char name[48];

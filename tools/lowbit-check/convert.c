@@ -31,7 +31,7 @@ const size_t check_nsizes = sizeof check_sizes / sizeof check_sizes[0];
 
 static int covers(const lb_kernel *k, int st, int dt)
 {
-    return (k->src == LB_ANY || k->src == st) && (k->dst == LB_ANY || k->dst == dt);
+    return lb_kernel_covers_convert(k, st, dt);
 }
 
 /* Does `got` match `want` for a kernel of this exactness? */

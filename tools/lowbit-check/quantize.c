@@ -294,12 +294,7 @@ static int shape_wanted(const lowbit_format *f, size_t si)
 
 static int covers_q(const lb_kernel *k, const lowbit_format *f, int wide)
 {
-    int scheme = fmt_scheme(f);
-    if (k->scheme != LB_ANY && k->scheme != scheme)
-        return 0;
-    if (k->op == LOWBIT_OP_QUANTIZE)
-        return k->src == LB_ANY || k->src == wide;
-    return k->dst == LB_ANY || k->dst == wide;
+    return lb_kernel_covers_quantize(k, (lb_scheme)fmt_scheme(f), f->elem, (lowbit_dtype)wide);
 }
 
 static void compare_q(check_row *r, const char *ctx, const qmatrix *m, const lowbit_qtensor *want,

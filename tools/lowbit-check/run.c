@@ -22,7 +22,7 @@ typedef struct cvt_call {
 static void cvt_tramp(void *a)
 {
     cvt_call *c = a;
-    c->k->convert(c->dst, c->dt, c->src, c->st, c->n, &c->p);
+    lb_run_convert(c->k, c->dst, c->dt, c->src, c->st, c->n, &c->p);
 }
 
 int run_convert(check_row *r, const lb_kernel *k, lowbit_dtype dt, lowbit_dtype st,
@@ -103,7 +103,7 @@ typedef struct q_call {
 static void q_tramp(void *a)
 {
     q_call *c = a;
-    c->k->quantize(c->q, c->st, c->src, c->stride, &c->p);
+    lb_run_quantize(c->k, c->q, c->st, c->src, c->stride, &c->p);
 }
 
 typedef struct dq_call {
@@ -117,7 +117,7 @@ typedef struct dq_call {
 static void dq_tramp(void *a)
 {
     dq_call *c = a;
-    c->k->dequantize(c->dt, c->dst, c->stride, c->q);
+    lb_run_dequantize(c->k, c->dt, c->dst, c->stride, c->q);
 }
 
 static size_t min_stride(lowbit_dtype t, size_t cols)

@@ -337,8 +337,10 @@ const lb_kernel *find_ref_kernel(lowbit_op op)
 {
     for (size_t i = 0; i < lb_registry_size; i++) {
         const lb_kernel *k = lb_registry[i];
-        if (k->op == op && k->backend == LOWBIT_BACKEND_REF && k->exact && k->src == LB_ANY &&
-            k->dst == LB_ANY && (op == LOWBIT_OP_CONVERT || k->scheme == LB_ANY))
+        uint32_t side = op == LOWBIT_OP_CONVERT ? (k->srcs & k->dsts) : op == LOWBIT_OP_QUANTIZE ? k->srcs : k->dsts;
+        uint32_t full = op == LOWBIT_OP_CONVERT ? LB_ALL_TYPES : LB_WIDE_TYPES;
+        if (k->op == op && k->backend == LOWBIT_BACKEND_REF && k->exact && side == full &&
+            (op == LOWBIT_OP_CONVERT || (k->schemes == LB_ALL_SCHEMES && k->elems == LB_ALL_TYPES)))
             return k;
     }
     return NULL;
@@ -349,6 +351,11 @@ int kernel_runnable(const lb_kernel *k, const char **why)
     lowbit_status s = lowbit_backend_status(k->backend);
     if (why)
         *why = s == LOWBIT_OK ? "" : lowbit_last_error();
+    if (s == LOWBIT_OK && !lb_kernel_runs_here(k)) {
+        if (why)
+            *why = "this CPU lacks an extension the kernel needs";
+        return 0;
+    }
     return s == LOWBIT_OK;
 }
 
