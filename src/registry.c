@@ -5,15 +5,34 @@
  * each kernel named here is exercised by lowbit-check.
  */
 #include "internal.h"
+#include "lowbit_config.h"
 
 extern const lb_kernel lb_kernel_convert_any_any_ref;
 extern const lb_kernel lb_kernel_quantize_ref;
 extern const lb_kernel lb_kernel_dequantize_ref;
+#if LOWBIT_BUILT_AVX2
+extern const lb_kernel lb_kernel_convert_any_avx2;
+#endif
+#if LOWBIT_BUILT_AVX512
+extern const lb_kernel lb_kernel_convert_any_avx512;
+#endif
+#if LOWBIT_BUILT_NEON
+extern const lb_kernel lb_kernel_convert_any_neon;
+#endif
 
 const lb_kernel *const lb_registry[] = {
     &lb_kernel_convert_any_any_ref,
     &lb_kernel_quantize_ref,
     &lb_kernel_dequantize_ref,
+#if LOWBIT_BUILT_AVX2
+    &lb_kernel_convert_any_avx2,
+#endif
+#if LOWBIT_BUILT_AVX512
+    &lb_kernel_convert_any_avx512,
+#endif
+#if LOWBIT_BUILT_NEON
+    &lb_kernel_convert_any_neon,
+#endif
 };
 
 const size_t lb_registry_size = sizeof lb_registry / sizeof lb_registry[0];

@@ -1,0 +1,138 @@
+/*
+ * vec_avx512.h - the vector layer (kernels/cpu/simd/vec.h) on AVX-512
+ * F/BW/VL/DQ: 16 lanes of 32 bits, narrow stores through the down-converting
+ * moves (vpmovdb, vpmovdw, vpmovqb).  Compiled only into files built with
+ * the AVX-512 flags.
+ *
+ * With -Dsimd_emulation=true (tests only) the same file is compiled for a
+ * machine without AVX-512: tests/emulation/avx512_emu.h then supplies every
+ * _mm512_* intrinsic used here, lane by lane, so lowbit-check can hold the
+ * AVX-512 kernels to the reference on any x86-64 machine with AVX2.
+ *
+ * Loads and stores touch exactly the bytes of their LBV_N elements.
+ */
+#ifndef LOWBIT_VEC_AVX512_H
+#define LOWBIT_VEC_AVX512_H
+
+#if defined(LOWBIT_SIMD_EMULATION)
+#include "avx512_emu.h"
+#else
+#include <immintrin.h>
+#endif
+
+#define LBV_BYTES 64
+#define LBV_ISA_NAME "avx512"
+#include "../simd/vec.h"
+
+LBV_FI __m512i lbv_m(lbv_u32 v)
+{
+    __m512i r;
+    memcpy(&r, &v, sizeof r);
+    return r;
+}
+
+LBV_FI lbv_u32 lbv_v(__m512i m)
+{
+    lbv_u32 r;
+    memcpy(&r, &m, sizeof r);
+    return r;
+}
+
+/* mask ? a : b per lane (mask lanes all-ones or zero). */
+LBV_FI lbv_u32 lbv_sel(lbv_i32 mask, lbv_u32 a, lbv_u32 b)
+{
+    /* vpternlogd 0xCA: bitwise mask ? a : b */
+    return lbv_v(_mm512_ternarylogic_epi32(lbv_m((lbv_u32)mask), lbv_m(a), lbv_m(b), 0xCA));
+}
+
+LBV_FI lbv_u32 lbv_min(lbv_u32 a, lbv_u32 b)
+{
+    return lbv_v(_mm512_min_epu32(lbv_m(a), lbv_m(b)));
+}
+
+/* f16 -> f32 bits: vcvtph2ps is exact and quiets NaNs, keeping payloads. */
+LBV_FI lbv_u32 lbv_load_f16(const void *p)
+{
+    return lbv_v(_mm512_castps_si512(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p))));
+}
+
+LBV_FI lbv_u32 lbv_load_u16(const void *p)
+{
+    return lbv_v(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)));
+}
+
+LBV_FI lbv_u32 lbv_load_u8(const void *p)
+{
+    return lbv_v(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+
+/* 8 bytes -> 16 nibbles, element 2i in the low nibble of byte i. */
+LBV_FI lbv_u32 lbv_load_u4(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    __m128i b = _mm_shuffle_epi8(_mm_cvtsi64_si128((long long)w),
+                                 _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+    __m512i v = _mm512_cvtepu8_epi32(b);
+    v = _mm512_srlv_epi32(v, _mm512_set4_epi32(4, 0, 4, 0));
+    return lbv_v(_mm512_and_si512(v, _mm512_set1_epi32(0xF)));
+}
+
+/* 12 bytes -> 16 six-bit codes: 128-bit lane L holds group L (bytes 3L..3L+2). */
+LBV_FI lbv_u32 lbv_load_u6(const void *p)
+{
+    uint8_t buf[16] = {0};
+    memcpy(buf, p, 12);
+    __m512i b = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)buf));
+    const __m512i idx = _mm512_set_epi8(-1, 11, 10, 9, -1, 11, 10, 9, -1, 11, 10, 9, -1, 11, 10, 9,
+                                        -1, 8, 7, 6, -1, 8, 7, 6, -1, 8, 7, 6, -1, 8, 7, 6,
+                                        -1, 5, 4, 3, -1, 5, 4, 3, -1, 5, 4, 3, -1, 5, 4, 3,
+                                        -1, 2, 1, 0, -1, 2, 1, 0, -1, 2, 1, 0, -1, 2, 1, 0);
+    __m512i v = _mm512_shuffle_epi8(b, idx);
+    v = _mm512_srlv_epi32(v, _mm512_set4_epi32(18, 12, 6, 0));
+    return lbv_v(_mm512_and_si512(v, _mm512_set1_epi32(0x3F)));
+}
+
+LBV_FI void lbv_store_u16(void *p, lbv_u32 c)
+{
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi32_epi16(lbv_m(c)));
+}
+
+LBV_FI void lbv_store_u8(void *p, lbv_u32 c)
+{
+    _mm_storeu_si128((__m128i *)p, _mm512_cvtepi32_epi8(lbv_m(c)));
+}
+
+/* 16 nibbles -> 8 bytes. */
+LBV_FI void lbv_store_u4(void *p, lbv_u32 c)
+{
+    __m512i v = lbv_m(c);
+    v = _mm512_or_si512(v, _mm512_srli_epi64(v, 28)); /* byte 0 of each 64-bit lane: c0 | c1 << 4 */
+    uint64_t out = (uint64_t)_mm_cvtsi128_si64(_mm512_cvtepi64_epi8(v));
+    memcpy(p, &out, 8);
+}
+
+/* 16 six-bit codes -> 12 bytes. */
+LBV_FI void lbv_store_u6(void *p, lbv_u32 c)
+{
+    __m512i v = _mm512_sllv_epi32(lbv_m(c), _mm512_set4_epi32(18, 12, 6, 0));
+    /* OR the four fields of each 128-bit lane (they do not overlap) */
+    v = _mm512_or_si512(v, _mm512_shuffle_epi32(v, _MM_PERM_CDAB));
+    v = _mm512_or_si512(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));
+    __m128i w = _mm512_castsi512_si128(_mm512_permutexvar_epi32(_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                                                 0, 12, 8, 4, 0), v));
+    w = _mm_shuffle_epi8(w, _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1));
+    uint8_t buf[16];
+    _mm_storeu_si128((__m128i *)buf, w);
+    memcpy(p, buf, 12);
+}
+
+/* f32 -> int32, round to nearest even (MXCSR default, never changed). */
+LBV_FI lbv_i32 lbv_f32_to_i32_rne(lbv_f32 v)
+{
+    __m512 f;
+    memcpy(&f, &v, sizeof f);
+    return (lbv_i32)lbv_v(_mm512_cvtps_epi32(f));
+}
+
+#endif
