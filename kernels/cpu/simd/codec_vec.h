@@ -274,7 +274,7 @@ LBV_FI void lbv_sr_init(lbv_sr_stream *s, uint64_t seed)
     s->have = 0;
 }
 
-static inline void lbv_sr_refill(lbv_sr_stream *s, uint64_t index)
+static __attribute__((noinline)) void lbv_sr_refill(lbv_sr_stream *s, uint64_t index)
 {
     uint64_t block = index >> 2;
     lbv_u32 ctr[4];

@@ -1,0 +1,80 @@
+/*
+ * elem_vec.h - whole vectors of elements of any type: load as f32 bits,
+ * encode f32 bits into a type, store codes at their storage width.  Shared
+ * by the SIMD conversion and quantization kernels.  Element positions of
+ * packed types are multiples of 4 (so every vector starts on a byte).
+ */
+#ifndef LOWBIT_SIMD_ELEM_VEC_H
+#define LOWBIT_SIMD_ELEM_VEC_H
+
+#include "codec_vec.h"
+
+/* Byte offset of element i (i a multiple of 4 for packed types). */
+LBV_FI size_t elem_byte(unsigned bits, size_t i)
+{
+    return i / 8 * bits + (i % 8) * bits / 8;
+}
+
+/* LBV_N elements of type t from element i of p, as f32 bits. */
+LBV_FI lbv_u32 load_f32bits(lowbit_dtype t, const uint8_t *p, size_t i)
+{
+    lb_minifloat s;
+    switch (t) {
+    case LOWBIT_F32:      return lbv_load(p + 4 * i);
+    case LOWBIT_F16:      return lbv_load_f16(p + 2 * i);
+    case LOWBIT_BF16:     return lbv_load_u16(p + 2 * i) << 16;
+    case LOWBIT_E4M3:     s = lb_spec_e4m3(); break;
+    case LOWBIT_E5M2:     s = lb_spec_e5m2(); break;
+    case LOWBIT_E4M3FNUZ: s = lb_spec_e4m3fnuz(); break;
+    case LOWBIT_E5M2FNUZ: s = lb_spec_e5m2fnuz(); break;
+    case LOWBIT_E3M2:     return lbv_mf_decode(lb_spec_e3m2(), lbv_load_u6(p + i / 4 * 3));
+    case LOWBIT_E2M3:     return lbv_mf_decode(lb_spec_e2m3(), lbv_load_u6(p + i / 4 * 3));
+    case LOWBIT_E2M1:     return lbv_mf_decode(lb_spec_e2m1(), lbv_load_u4(p + i / 2));
+    case LOWBIT_E8M0:     return lbv_e8m0_decode(lbv_load_u8(p + i));
+    case LOWBIT_INT8:     return lbv_int_decode(LOWBIT_INT8, lbv_load_u8(p + i));
+    case LOWBIT_INT4:     return lbv_int_decode(LOWBIT_INT4, lbv_load_u4(p + i / 2));
+    default:              return lbv_int_decode(LOWBIT_UINT4, lbv_load_u4(p + i / 2));
+    }
+    return lbv_mf_decode(s, lbv_load_u8(p + i));
+}
+
+/* Decode codes (one per lane) of a narrow type t to f32 bits. */
+LBV_FI lbv_u32 decode_codes(lowbit_dtype t, lbv_u32 c)
+{
+    lb_minifloat s;
+    switch (t) {
+    case LOWBIT_E8M0:  return lbv_e8m0_decode(c);
+    case LOWBIT_INT8:
+    case LOWBIT_INT4:
+    case LOWBIT_UINT4: return lbv_int_decode(t, c);
+    default:           lb_minifloat_spec(t, &s); return lbv_mf_decode(s, c);
+    }
+}
+
+/* Encode f32 bits u into type t (rbits: the stochastic bits). */
+LBV_FI lbv_u32 encode(lowbit_dtype t, lbv_u32 u, int mode, int saturate, lbv_u32 rbits)
+{
+    lb_minifloat s;
+    switch (t) {
+    case LOWBIT_F32:   return u;
+    case LOWBIT_E8M0:  return lbv_e8m0_encode(u, mode, saturate, rbits);
+    case LOWBIT_INT8:
+    case LOWBIT_INT4:
+    case LOWBIT_UINT4: return lbv_int_encode(t, u, mode, rbits);
+    default:           lb_minifloat_spec(t, &s); return lbv_mf_encode(s, u, mode, saturate, rbits);
+    }
+}
+
+/* Store LBV_N codes of `bits` width at element i of p. */
+LBV_FI void store_codes(unsigned bits, uint8_t *p, size_t i, lbv_u32 c)
+{
+    switch (bits) {
+    case 32: lbv_store(p + 4 * i, c); break;
+    case 16: lbv_store_u16(p + 2 * i, c); break;
+    case 8:  lbv_store_u8(p + i, c); break;
+    case 6:  lbv_store_u6(p + i / 4 * 3, c); break;
+    default: lbv_store_u4(p + i / 2, c); break;
+    }
+}
+
+#endif
