@@ -24,6 +24,7 @@
  *   convert.c   convert kernels against the reference
  *   quantize.c  quantize / dequantize kernels against the reference
  *   qmodel.c    quantize self-checks: scale model, error bounds, edge blocks
+ *   threads.c   every kernel on 1, 2, 3 and 8 threads against one
  *   bench.c     --bench timings
  */
 #ifndef LOWBIT_CHECK_H
@@ -169,10 +170,13 @@ void selfcheck_elements(void);   /* selfcheck.c */
 void check_convert(void);        /* convert.c */
 void check_quantize(void);       /* quantize.c */
 void selfcheck_quantize(void);   /* qmodel.c */
+void check_threads(void);        /* threads.c */
 void run_bench(void);            /* bench.c */
 
 /* The sizes that break kernels (convert.c), shared with quantize.c. */
 extern const size_t check_sizes[];
 extern const size_t check_nsizes;
+/* Is length n among those --quick keeps? */
+int size_in_quick_set(size_t n);
 
 #endif

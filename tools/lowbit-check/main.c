@@ -292,6 +292,7 @@ int main(int argc, char **argv)
     check_convert();
     selfcheck_quantize();
     check_quantize();
+    check_threads();
 
     /* every registered kernel this CPU runs must have been checked: a kernel
      * of an op this harness does not know yet is a failure, not a skip */

@@ -307,7 +307,7 @@ static void model_slices(check_row *r, lowbit_dtype st, lowbit_dtype dt, const u
     char ctx[200];
     for (size_t si = 0; si < check_nsizes; si++) {
         size_t n = check_sizes[si];
-        if (n > in->n)
+        if (n > in->n || (cfg.quick && !size_in_quick_set(n)))
             continue;
         size_t j = rng_below(g, (uint32_t)((in->n - n) / 4 + 1)) * 4;
         lb_cvt_params p = *p0;
