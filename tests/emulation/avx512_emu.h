@@ -277,4 +277,79 @@ LBEMU __m128i lbemu_castsi512_si128(__m512i a)
 #define _mm512_castps_si512 lbemu_castps_si512
 #define _mm512_castsi512_si128 lbemu_castsi512_si128
 
+LBEMU __m512i lbemu_slli_epi64(__m512i a, unsigned n)
+{
+    lbemu_512 A = lbemu_in(a), r;
+    for (int i = 0; i < 8; i++) r.u64[i] = n > 63 ? 0 : A.u64[i] << n;
+    return lbemu_out(r);
+}
+
+/* vpmuludq: the low 32 bits of each 64-bit lane, multiplied to 64 bits. */
+LBEMU __m512i lbemu_mul_epu32(__m512i a, __m512i b)
+{
+    lbemu_512 A = lbemu_in(a), B = lbemu_in(b), r;
+    for (int i = 0; i < 8; i++) r.u64[i] = (uint64_t)(uint32_t)A.u64[i] * (uint32_t)B.u64[i];
+    return lbemu_out(r);
+}
+
+LBEMU __m512i lbemu_mask_blend_epi32(unsigned k, __m512i a, __m512i b)
+{
+    lbemu_512 A = lbemu_in(a), B = lbemu_in(b), r;
+    for (int i = 0; i < 16; i++) r.u32[i] = ((k >> i) & 1) ? B.u32[i] : A.u32[i];
+    return lbemu_out(r);
+}
+
+/* vpunpck{l,h}{dq,qdq}: within each 128-bit lane. */
+LBEMU __m512i lbemu_unpack32(__m512i a, __m512i b, int hi)
+{
+    lbemu_512 A = lbemu_in(a), B = lbemu_in(b), r;
+    for (int l = 0; l < 4; l++)
+        for (int i = 0; i < 2; i++) {
+            r.u32[4 * l + 2 * i] = A.u32[4 * l + 2 * hi + i];
+            r.u32[4 * l + 2 * i + 1] = B.u32[4 * l + 2 * hi + i];
+        }
+    return lbemu_out(r);
+}
+
+LBEMU __m512i lbemu_unpack64(__m512i a, __m512i b, int hi)
+{
+    lbemu_512 A = lbemu_in(a), B = lbemu_in(b), r;
+    for (int l = 0; l < 4; l++) {
+        r.u64[2 * l] = A.u64[2 * l + hi];
+        r.u64[2 * l + 1] = B.u64[2 * l + hi];
+    }
+    return lbemu_out(r);
+}
+
+LBEMU __m512i lbemu_unpacklo_epi32(__m512i a, __m512i b) { return lbemu_unpack32(a, b, 0); }
+LBEMU __m512i lbemu_unpackhi_epi32(__m512i a, __m512i b) { return lbemu_unpack32(a, b, 1); }
+LBEMU __m512i lbemu_unpacklo_epi64(__m512i a, __m512i b) { return lbemu_unpack64(a, b, 0); }
+LBEMU __m512i lbemu_unpackhi_epi64(__m512i a, __m512i b) { return lbemu_unpack64(a, b, 1); }
+
+/* vshufi32x4: lanes 0-1 from a, 2-3 from b, chosen by 2-bit fields of imm. */
+LBEMU __m512i lbemu_shuffle_i32x4(__m512i a, __m512i b, int imm)
+{
+    lbemu_512 A = lbemu_in(a), B = lbemu_in(b), r;
+    for (int l = 0; l < 4; l++) {
+        int sel = (imm >> (2 * l)) & 3;
+        memcpy(r.u8 + 16 * l, (l < 2 ? A.u8 : B.u8) + 16 * sel, 16);
+    }
+    return lbemu_out(r);
+}
+
+LBEMU void lbemu_storeu_si512(void *p, __m512i a)
+{
+    memcpy(p, &a, 64);
+}
+
+#define _mm512_slli_epi64 lbemu_slli_epi64
+#define _mm512_mul_epu32 lbemu_mul_epu32
+#define _mm512_mask_blend_epi32 lbemu_mask_blend_epi32
+#define _mm512_unpacklo_epi32 lbemu_unpacklo_epi32
+#define _mm512_unpackhi_epi32 lbemu_unpackhi_epi32
+#define _mm512_unpacklo_epi64 lbemu_unpacklo_epi64
+#define _mm512_unpackhi_epi64 lbemu_unpackhi_epi64
+#define _mm512_shuffle_i32x4 lbemu_shuffle_i32x4
+#define _mm512_storeu_si512 lbemu_storeu_si512
+
 #endif

@@ -13,7 +13,36 @@
 
 #define LBV_BYTES 32
 #define LBV_ISA_NAME "avx2"
+#define LBV_HAVE_MUL_WIDE
+#define LBV_HAVE_INTERLEAVE4
 #include "../simd/vec.h"
+
+/* High and low halves of a * k: vpmuludq on the even lanes and on the odd
+ * lanes shifted down, recombined. */
+LBV_FI void lbv_mul_wide(lbv_u32 a, uint32_t k, lbv_u32 *hi, lbv_u32 *lo)
+{
+    const __m256i kv = _mm256_set1_epi32((int)k);
+    __m256i even = _mm256_mul_epu32((__m256i)a, kv);
+    __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64((__m256i)a, 32), kv);
+    *lo = (lbv_u32)_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+    *hi = (lbv_u32)_mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+/* out[4 * i + w] = c[w][i]: a 4 x 4 transpose in each 128-bit half. */
+LBV_FI void lbv_store_interleave4(uint32_t *out, const lbv_u32 c[4])
+{
+    __m256i t0 = _mm256_unpacklo_epi32((__m256i)c[0], (__m256i)c[1]);
+    __m256i t1 = _mm256_unpackhi_epi32((__m256i)c[0], (__m256i)c[1]);
+    __m256i t2 = _mm256_unpacklo_epi32((__m256i)c[2], (__m256i)c[3]);
+    __m256i t3 = _mm256_unpackhi_epi32((__m256i)c[2], (__m256i)c[3]);
+    __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+    __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+    /* half h of u_j holds the four words of lane 4h + j */
+    _mm256_storeu_si256((__m256i *)out, _mm256_permute2x128_si256(u0, u1, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 8), _mm256_permute2x128_si256(u2, u3, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 16), _mm256_permute2x128_si256(u0, u1, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 24), _mm256_permute2x128_si256(u2, u3, 0x31));
+}
 
 /* mask ? a : b per lane (mask lanes all-ones or zero). */
 LBV_FI lbv_u32 lbv_sel(lbv_i32 mask, lbv_u32 a, lbv_u32 b)

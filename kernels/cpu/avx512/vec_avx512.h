@@ -22,6 +22,8 @@
 
 #define LBV_BYTES 64
 #define LBV_ISA_NAME "avx512"
+#define LBV_HAVE_MUL_WIDE
+#define LBV_HAVE_INTERLEAVE4
 #include "../simd/vec.h"
 
 LBV_FI __m512i lbv_m(lbv_u32 v)
@@ -48,6 +50,36 @@ LBV_FI lbv_u32 lbv_sel(lbv_i32 mask, lbv_u32 a, lbv_u32 b)
 LBV_FI lbv_u32 lbv_min(lbv_u32 a, lbv_u32 b)
 {
     return lbv_v(_mm512_min_epu32(lbv_m(a), lbv_m(b)));
+}
+
+/* High and low halves of a * k: vpmuludq on even and odd lanes. */
+LBV_FI void lbv_mul_wide(lbv_u32 a, uint32_t k, lbv_u32 *hi, lbv_u32 *lo)
+{
+    const __m512i kv = _mm512_set1_epi32((int)k);
+    __m512i even = _mm512_mul_epu32(lbv_m(a), kv);
+    __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(lbv_m(a), 32), kv);
+    *lo = lbv_v(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)));
+    *hi = lbv_v(_mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd));
+}
+
+/* out[4 * i + w] = c[w][i]: 4 x 4 transposes in each 128-bit lane, then of
+ * the 128-bit lanes themselves. */
+LBV_FI void lbv_store_interleave4(uint32_t *out, const lbv_u32 c[4])
+{
+    __m512i t0 = _mm512_unpacklo_epi32(lbv_m(c[0]), lbv_m(c[1]));
+    __m512i t1 = _mm512_unpackhi_epi32(lbv_m(c[0]), lbv_m(c[1]));
+    __m512i t2 = _mm512_unpacklo_epi32(lbv_m(c[2]), lbv_m(c[3]));
+    __m512i t3 = _mm512_unpackhi_epi32(lbv_m(c[2]), lbv_m(c[3]));
+    /* lane L of u_j: the four words of element 4L + j */
+    __m512i u0 = _mm512_unpacklo_epi64(t0, t2), u1 = _mm512_unpackhi_epi64(t0, t2);
+    __m512i u2 = _mm512_unpacklo_epi64(t1, t3), u3 = _mm512_unpackhi_epi64(t1, t3);
+    /* output vector L = lanes L of u0, u1, u2, u3 */
+    __m512i a01 = _mm512_shuffle_i32x4(u0, u1, 0x44), a23 = _mm512_shuffle_i32x4(u2, u3, 0x44); /* lanes 0,1 */
+    __m512i b01 = _mm512_shuffle_i32x4(u0, u1, 0xEE), b23 = _mm512_shuffle_i32x4(u2, u3, 0xEE); /* lanes 2,3 */
+    _mm512_storeu_si512(out, _mm512_shuffle_i32x4(a01, a23, 0x88));
+    _mm512_storeu_si512(out + 16, _mm512_shuffle_i32x4(a01, a23, 0xDD));
+    _mm512_storeu_si512(out + 32, _mm512_shuffle_i32x4(b01, b23, 0x88));
+    _mm512_storeu_si512(out + 48, _mm512_shuffle_i32x4(b01, b23, 0xDD));
 }
 
 /* f16 -> f32 bits: vcvtph2ps is exact and quiets NaNs, keeping payloads. */

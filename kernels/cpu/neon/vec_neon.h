@@ -13,7 +13,26 @@
 
 #define LBV_BYTES 16
 #define LBV_ISA_NAME "neon"
+#define LBV_HAVE_MUL_WIDE
+#define LBV_HAVE_INTERLEAVE4
 #include "../simd/vec.h"
+
+/* High and low halves of a * k (UMULL, UMULL2). */
+LBV_FI void lbv_mul_wide(lbv_u32 a, uint32_t k, lbv_u32 *hi, lbv_u32 *lo)
+{
+    uint32x4_t v = (uint32x4_t)a;
+    uint64x2_t p0 = vmull_n_u32(vget_low_u32(v), k), p1 = vmull_high_n_u32(v, k);
+    uint32x4_t w0 = vreinterpretq_u32_u64(p0), w1 = vreinterpretq_u32_u64(p1);
+    *lo = (lbv_u32)vuzp1q_u32(w0, w1);
+    *hi = (lbv_u32)vuzp2q_u32(w0, w1);
+}
+
+/* out[4 * i + w] = c[w][i] (ST4). */
+LBV_FI void lbv_store_interleave4(uint32_t *out, const lbv_u32 c[4])
+{
+    uint32x4x4_t v = {{(uint32x4_t)c[0], (uint32x4_t)c[1], (uint32x4_t)c[2], (uint32x4_t)c[3]}};
+    vst4q_u32(out, v);
+}
 
 /* mask ? a : b per lane (BSL). */
 LBV_FI lbv_u32 lbv_sel(lbv_i32 mask, lbv_u32 a, lbv_u32 b)

@@ -285,9 +285,7 @@ static __attribute__((noinline)) void lbv_sr_refill(lbv_sr_stream *s, uint64_t i
     ctr[2] = lbv_splat(0);
     ctr[3] = lbv_splat(0);
     lbv_philox(ctr, (uint32_t)s->seed, (uint32_t)(s->seed >> 32));
-    for (int j = 0; j < LBV_N; j++)
-        for (int w = 0; w < 4; w++)
-            s->buf[4 * j + w] = ctr[w][j];
+    lbv_store_interleave4(s->buf, ctr);
     s->first = block << 2;
     s->have = 4 * LBV_N;
 }

@@ -93,6 +93,10 @@ LBV_FI lbv_u32 lbv_iota(void)
     return v;
 }
 
+/* Portable forms of two operations the ISA headers may do better; an ISA
+ * header that has its own defines LBV_HAVE_MUL_WIDE / LBV_HAVE_INTERLEAVE4
+ * and supplies lbv_mul_wide / lbv_store_interleave4 after including this. */
+#ifndef LBV_HAVE_MUL_WIDE
 /* High and low 32 bits of the 64-bit products a * k. */
 LBV_FI void lbv_mul_wide(lbv_u32 a, uint32_t k, lbv_u32 *hi, lbv_u32 *lo)
 {
@@ -100,6 +104,17 @@ LBV_FI void lbv_mul_wide(lbv_u32 a, uint32_t k, lbv_u32 *hi, lbv_u32 *lo)
     *hi = __builtin_convertvector(p >> 32, lbv_u32);
     *lo = __builtin_convertvector(p, lbv_u32);
 }
+#endif
+
+#ifndef LBV_HAVE_INTERLEAVE4
+/* out[4 * i + w] = c[w][i]: four vectors stored interleaved. */
+LBV_FI void lbv_store_interleave4(uint32_t *out, const lbv_u32 c[4])
+{
+    for (int i = 0; i < LBV_N; i++)
+        for (int w = 0; w < 4; w++)
+            out[4 * i + w] = c[w][i];
+}
+#endif
 
 /* Signed lanes to f32 (exact below 2^24) and f32 to signed, truncating. */
 LBV_FI lbv_f32 lbv_i32_to_f32(lbv_i32 v)
