@@ -352,4 +352,13 @@ LBEMU void lbemu_storeu_si512(void *p, __m512i a)
 #define _mm512_shuffle_i32x4 lbemu_shuffle_i32x4
 #define _mm512_storeu_si512 lbemu_storeu_si512
 
+LBEMU __m512i lbemu_max_epu32(__m512i a, __m512i b)
+{
+    lbemu_512 A = lbemu_in(a), B = lbemu_in(b), r;
+    for (int i = 0; i < 16; i++) r.u32[i] = A.u32[i] > B.u32[i] ? A.u32[i] : B.u32[i];
+    return lbemu_out(r);
+}
+
+#define _mm512_max_epu32 lbemu_max_epu32
+
 #endif

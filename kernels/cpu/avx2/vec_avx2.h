@@ -55,6 +55,20 @@ LBV_FI lbv_u32 lbv_min(lbv_u32 a, lbv_u32 b)
     return (lbv_u32)_mm256_min_epu32((__m256i)a, (__m256i)b);
 }
 
+LBV_FI lbv_u32 lbv_max(lbv_u32 a, lbv_u32 b)
+{
+    return (lbv_u32)_mm256_max_epu32((__m256i)a, (__m256i)b);
+}
+
+/* The largest lane (unsigned). */
+LBV_FI uint32_t lbv_hmax(lbv_u32 a)
+{
+    __m128i m = _mm_max_epu32(_mm256_castsi256_si128((__m256i)a), _mm256_extracti128_si256((__m256i)a, 1));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0x4E));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xB1));
+    return (uint32_t)_mm_cvtsi128_si32(m);
+}
+
 /* f16 -> f32 bits.  vcvtph2ps is exact, keeps signs and payloads and sets
  * the quiet bit of a NaN, as lb_f16_decode_fast does. */
 LBV_FI lbv_u32 lbv_load_f16(const void *p)

@@ -52,6 +52,23 @@ LBV_FI lbv_u32 lbv_min(lbv_u32 a, lbv_u32 b)
     return lbv_v(_mm512_min_epu32(lbv_m(a), lbv_m(b)));
 }
 
+LBV_FI lbv_u32 lbv_max(lbv_u32 a, lbv_u32 b)
+{
+    return lbv_v(_mm512_max_epu32(lbv_m(a), lbv_m(b)));
+}
+
+/* The largest lane (unsigned): fold 512 -> 256 -> 128 bits, then within. */
+LBV_FI uint32_t lbv_hmax(lbv_u32 a)
+{
+    __m512i v = lbv_m(a);
+    __m512i m = _mm512_max_epu32(v, _mm512_shuffle_i32x4(v, v, 0x4E));
+    m = _mm512_max_epu32(m, _mm512_shuffle_i32x4(m, m, 0xB1));
+    __m128i x = _mm512_castsi512_si128(m);
+    x = _mm_max_epu32(x, _mm_shuffle_epi32(x, 0x4E));
+    x = _mm_max_epu32(x, _mm_shuffle_epi32(x, 0xB1));
+    return (uint32_t)_mm_cvtsi128_si32(x);
+}
+
 /* High and low halves of a * k: vpmuludq on even and odd lanes. */
 LBV_FI void lbv_mul_wide(lbv_u32 a, uint32_t k, lbv_u32 *hi, lbv_u32 *lo)
 {

@@ -45,6 +45,17 @@ LBV_FI lbv_u32 lbv_min(lbv_u32 a, lbv_u32 b)
     return (lbv_u32)vminq_u32((uint32x4_t)a, (uint32x4_t)b);
 }
 
+LBV_FI lbv_u32 lbv_max(lbv_u32 a, lbv_u32 b)
+{
+    return (lbv_u32)vmaxq_u32((uint32x4_t)a, (uint32x4_t)b);
+}
+
+/* The largest lane (unsigned, UMAXV). */
+LBV_FI uint32_t lbv_hmax(lbv_u32 a)
+{
+    return vmaxvq_u32((uint32x4_t)a);
+}
+
 /* f16 -> f32 bits: FCVTL is exact, keeps payloads and quiets NaNs (the
  * default FPCR: no flush-to-zero, which Linux never sets for a process). */
 LBV_FI lbv_u32 lbv_load_f16(const void *p)

@@ -30,9 +30,9 @@
 /* ---- statistics ------------------------------------------------------- */
 
 typedef struct vstats {
-    lbv_u32 amax;      /* bits of the largest finite magnitude */
-    lbv_u32 vmax, vmin; /* f32 bits; zero is always +0 */
-    lbv_u32 nonfinite; /* all-ones lanes where a NaN or Inf was seen */
+    lbv_u32 amax;       /* bits of the largest finite magnitude */
+    lbv_u32 vmax, vmin; /* f32 bits; zero is always +0 (only with minmax) */
+    lbv_u32 nonfinite;  /* all-ones lanes where a NaN or Inf was seen */
 } vstats;
 
 LBV_FI void vstats_init(vstats *a)
@@ -40,44 +40,51 @@ LBV_FI void vstats_init(vstats *a)
     a->amax = a->vmax = a->vmin = a->nonfinite = lbv_splat(0);
 }
 
-LBV_FI void vstats_add(vstats *a, lbv_u32 u)
+/* minmax: also the signed extremes (only zero-point scales use them). */
+LBV_FI void vstats_add(vstats *a, lbv_u32 u, int minmax)
 {
     const lbv_u32 mag = u & 0x7FFFFFFFu;
     const lbv_i32 nf = lbv_gt31(mag, 0x7F7FFFFFu);
     a->nonfinite |= (lbv_u32)nf;
-    /* finite values only, and -0 as +0 (the scalar code never lets -0 in) */
-    const lbv_u32 x = lbv_sel(nf | (mag == 0u), lbv_splat(0), u);
-    const lbv_u32 m = x & 0x7FFFFFFFu;
-    a->amax = lbv_sel(lbv_lt31(a->amax, m), m, a->amax);
-    a->vmax = lbv_sel(lbv_as_f32(x) > lbv_as_f32(a->vmax), x, a->vmax);
-    a->vmin = lbv_sel(lbv_as_f32(x) < lbv_as_f32(a->vmin), x, a->vmin);
+    /* finite magnitudes only: as integers they order like the floats */
+    a->amax = lbv_max(a->amax, lbv_sel(nf, lbv_splat(0), mag));
+    if (minmax) {
+        /* finite values only, and -0 as +0 (the scalar code never lets -0 in) */
+        const lbv_u32 x = lbv_sel(nf | (mag == 0u), lbv_splat(0), u);
+        a->vmax = lbv_sel(lbv_as_f32(x) > lbv_as_f32(a->vmax), x, a->vmax);
+        a->vmin = lbv_sel(lbv_as_f32(x) < lbv_as_f32(a->vmin), x, a->vmin);
+    }
 }
 
 /* Fold the lanes into s (which may already hold statistics). */
-LBV_FI void vstats_reduce(const vstats *a, lb_block_stats *s)
+LBV_FI void vstats_reduce(const vstats *a, lb_block_stats *s, int minmax)
 {
-    for (int i = 0; i < LBV_N; i++) {
-        float am = lb_f32_from_bits(a->amax[i]), mx = lb_f32_from_bits(a->vmax[i]);
-        float mn = lb_f32_from_bits(a->vmin[i]);
-        if (am > s->amax) s->amax = am;
-        if (mx > s->vmax) s->vmax = mx;
-        if (mn < s->vmin) s->vmin = mn;
-        if (a->nonfinite[i]) s->nonfinite = 1;
+    float am = lb_f32_from_bits(lbv_hmax(a->amax));
+    if (am > s->amax)
+        s->amax = am;
+    if (lbv_hmax(a->nonfinite))
+        s->nonfinite = 1;
+    if (minmax) {
+        for (int i = 0; i < LBV_N; i++) {
+            float mx = lb_f32_from_bits(a->vmax[i]), mn = lb_f32_from_bits(a->vmin[i]);
+            if (mx > s->vmax) s->vmax = mx;
+            if (mn < s->vmin) s->vmin = mn;
+        }
     }
 }
 
 /* n elements of wide type t from element c of row into a; zero padding is
  * neutral (the statistics start from zero). */
-LBV_FI void vstats_segment(vstats *a, lowbit_dtype t, const uint8_t *row, size_t c, size_t n)
+LBV_FI void vstats_segment(vstats *a, lowbit_dtype t, const uint8_t *row, size_t c, size_t n, int minmax)
 {
     const unsigned w = lb_bits(t) / 8;
     size_t i = 0;
     for (; i + LBV_N <= n; i += LBV_N)
-        vstats_add(a, load_f32bits(t, row, c + i));
+        vstats_add(a, load_f32bits(t, row, c + i), minmax);
     if (i < n) {
         uint8_t pad[4 * LBV_N] = {0};
         memcpy(pad, row + (c + i) * w, (n - i) * w);
-        vstats_add(a, load_f32bits(t, pad, 0));
+        vstats_add(a, load_f32bits(t, pad, 0), minmax);
     }
 }
 
@@ -88,9 +95,9 @@ static void stats_simd(lowbit_dtype t, const void *src, size_t stride, size_t r0
     vstats a;
     vstats_init(&a);
     for (size_t r = r0; r < r1; r++)
-        vstats_segment(&a, t, (const uint8_t *)src + r * stride * w, c0, c1 - c0);
+        vstats_segment(&a, t, (const uint8_t *)src + r * stride * w, c0, c1 - c0, 1);
     lb_stats_init(s);
-    vstats_reduce(&a, s);
+    vstats_reduce(&a, s, 1);
 }
 
 /* Scales of the blocks covering rows [ra, rb) x cols [ca, cb) (whole blocks). */
@@ -99,6 +106,7 @@ static void block_scales(const lb_qjob *j, size_t ra, size_t rb, size_t ca, size
     const lowbit_qtensor *q = j->q;
     const lb_grid *g = &j->g;
     const unsigned w = lb_bits(j->wide_type) / 8;
+    const int minmax = j->scheme == LB_SCHEME_ZP;
     for (size_t gr = ra / g->block_rows; gr * g->block_rows < rb; gr++) {
         size_t br0 = gr * g->block_rows;
         size_t br1 = br0 + g->block_rows < q->rows ? br0 + g->block_rows : q->rows;
@@ -108,10 +116,11 @@ static void block_scales(const lb_qjob *j, size_t ra, size_t rb, size_t ca, size
             vstats a;
             vstats_init(&a);
             for (size_t r = br0; r < br1; r++)
-                vstats_segment(&a, j->wide_type, (const uint8_t *)j->src + r * j->stride * w, bc0, bc1 - bc0);
+                vstats_segment(&a, j->wide_type, (const uint8_t *)j->src + r * j->stride * w, bc0, bc1 - bc0,
+                               minmax);
             lb_block_stats s;
             lb_stats_init(&s);
-            vstats_reduce(&a, &s);
+            vstats_reduce(&a, &s, minmax);
             lb_store_block_scale(j->q, j->scheme, gr * g->grid_cols + gc, &s, j->s_t);
         }
     }
