@@ -6,8 +6,10 @@
  * Contract: the reference's (kernels/cpu/ref/quantize_ref.c), bit for bit.
  *  - Block statistics are max/min reductions, exact in any order; a block's
  *    scale (and zero point) is then stored by lb_store_block_scale, the same
- *    scalar code every CPU kernel uses.  Blocks one row high are scored row
- *    by row just before the row is encoded, while it is in cache.
+ *    scalar code every CPU kernel uses.  Blocks one row high that divide the
+ *    chunk (MX, NVFP4, groups of 16-512) are scored from the staged chunk,
+ *    just before they are encoded; other one-row blocks row by row before
+ *    the row; taller blocks for the whole rectangle first.
  *  - A row is walked in chunks of QCHUNK columns and, within a chunk, block
  *    segment by block segment: each segment's scale is decoded once (a NaN
  *    scale fills the segment with the element type's NaN encoding), then
@@ -311,7 +313,23 @@ static void stage_wide(lowbit_dtype t, const uint8_t *row, size_t k, uint32_t *x
     memset(xs + k, 0, 4 * LBV_N);
 }
 
-static void q_row(const lb_qjob *j, size_t r, size_t c0, size_t c1, lbv_sr_stream *sr)
+/* Statistics of n staged f32 values (the tail vector padded with zeros). */
+LBV_FI void vstats_staged(vstats *a, const uint32_t *xs, size_t n, int minmax)
+{
+    size_t i = 0;
+    for (; i + LBV_N <= n; i += LBV_N)
+        vstats_add(a, lbv_load(xs + i), minmax);
+    if (i < n) {
+        uint32_t pad[LBV_N] = {0};
+        memcpy(pad, xs + i, 4 * (n - i));
+        vstats_add(a, lbv_load(pad), minmax);
+    }
+}
+
+/* score: also compute each block's scale here, from the staged values
+ * (blocks one row high that never straddle a chunk), so the source is read
+ * from memory once. */
+static void q_row(const lb_qjob *j, size_t r, size_t c0, size_t c1, int score, lbv_sr_stream *sr)
 {
     lowbit_qtensor *q = j->q;
     const lb_grid *g = &j->g;
@@ -334,6 +352,16 @@ static void q_row(const lb_qjob *j, size_t r, size_t c0, size_t c1, lbv_sr_strea
         size_t gc = cc / g->block_cols, c = cc;
         while (c < ce) {
             size_t se = (gc + 1) * g->block_cols < ce ? (gc + 1) * g->block_cols : ce;
+            if (score) {
+                const int minmax = j->scheme == LB_SCHEME_ZP;
+                vstats a;
+                vstats_init(&a);
+                vstats_staged(&a, xs + (c - cc), se - c, minmax);
+                lb_block_stats st;
+                lb_stats_init(&st);
+                vstats_reduce(&a, &st, minmax);
+                lb_store_block_scale(q, j->scheme, gr * g->grid_cols + gc, &st, j->s_t);
+            }
             qparams bp = block_params(j, q, j->scheme, gr * g->grid_cols + gc, 1);
             if (bp.nan) /* a vector of the previous segment may have run into this one */
                 memset(codes + (c - cc), nan_code, se - c + LBV_N);
@@ -355,12 +383,13 @@ static void quantize_simd(const lb_qjob *j, size_t r0, size_t r1, size_t c0, siz
     const int scored = j->scales_ready || j->scheme == LB_SCHEME_PLAIN;
     lbv_sr_stream sr;
     lbv_sr_init(&sr, j->p.seed);
+    const int fused = !scored && j->g.block_rows == 1 && QCHUNK % j->g.block_cols == 0;
     if (!scored && j->g.block_rows > 1)
         block_scales(j, r0, r1, c0, c1);
     for (size_t r = r0; r < r1; r++) {
-        if (!scored && j->g.block_rows == 1)
+        if (!scored && j->g.block_rows == 1 && !fused)
             block_scales(j, r, r + 1, c0, c1);
-        q_row(j, r, c0, c1, &sr);
+        q_row(j, r, c0, c1, fused, &sr);
     }
 }
 
