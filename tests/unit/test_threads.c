@@ -17,6 +17,7 @@
 #define N (3 * 65536 + 77)
 #define ROWS 300
 #define COLS 1000
+#define INPUT (ROWS * COLS > N ? ROWS * COLS : N) /* floats the two calls read */
 
 static float *input;
 
@@ -52,10 +53,10 @@ static void *caller(void *arg)
 
 static void fill_input(void)
 {
-    input = malloc(sizeof(float) * N);
+    input = malloc(sizeof(float) * INPUT);
     cr_assert_not_null(input);
     uint64_t s = 0x9E3779B97F4A7C15ull;
-    for (size_t i = 0; i < N; i++) {
+    for (size_t i = 0; i < INPUT; i++) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
         input[i] = (float)((int64_t)(s >> 11) - (1ll << 52)) / (float)(1ll << 50);
     }
