@@ -69,7 +69,8 @@ uint32_t lb_detect_cpu_features(void)
     if (amx && os_tile && (f & LOWBIT_CPU_AVX512) && lb_amx_permitted())
         f |= LOWBIT_CPU_AMX;
 #if LOWBIT_SIMD_EMULATION
-    /* test build: the AVX-512 kernels run on SIMDe and need only AVX2 */
+    /* test build: the AVX-512 kernels run on emulated intrinsics
+     * (tests/emulation/) and need only AVX2 */
     if (f & LOWBIT_CPU_AVX2)
         f |= LOWBIT_CPU_AVX512;
 #endif

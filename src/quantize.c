@@ -231,21 +231,28 @@ static void lb_tensor_stats(lb_qrun *r, lb_block_stats *all)
     }
 }
 
+/* The parts of a run both directions share. */
+static void lb_qrun_init(lb_qrun *r, const lb_kernel *k, const lowbit_qtensor *q, lowbit_dtype wide,
+                         size_t stride)
+{
+    memset(r, 0, sizeof *r);
+    r->k = k;
+    r->job.cq = q;
+    r->job.wide_type = wide;
+    r->job.stride = stride;
+    r->job.scheme = lb_format_scheme(&q->format);
+    lb_grid_of(q, &r->job.g);
+}
+
 void lb_run_quantize(const lb_kernel *k, lowbit_qtensor *q, lowbit_dtype src_type, const void *src,
                      size_t src_row_stride, const lb_cvt_params *p)
 {
     lb_qrun r;
-    memset(&r, 0, sizeof r);
-    r.k = k;
+    lb_qrun_init(&r, k, q, src_type, src_row_stride);
     r.job.q = q;
-    r.job.cq = q;
-    r.job.wide_type = src_type;
     r.job.src = src;
-    r.job.stride = src_row_stride;
     r.job.p = *p;
-    r.job.scheme = lb_format_scheme(&q->format);
     r.job.s_t = 1.0f;
-    lb_grid_of(q, &r.job.g);
     const lb_grid *g = &r.job.g;
     int whole = g->grid_rows * g->grid_cols == 1 && q->rows * q->cols > LB_Q_TASK;
     int zp4 = r.job.scheme == LB_SCHEME_ZP && lowbit_dtype_bits(q->format.elem) == 4;
@@ -272,15 +279,9 @@ void lb_run_dequantize(const lb_kernel *k, lowbit_dtype dst_type, void *dst, siz
                        const lowbit_qtensor *q)
 {
     lb_qrun r;
-    memset(&r, 0, sizeof r);
-    r.k = k;
-    r.job.cq = q;
-    r.job.wide_type = dst_type;
+    lb_qrun_init(&r, k, q, dst_type, dst_row_stride);
     r.job.dst = dst;
-    r.job.stride = dst_row_stride;
-    r.job.scheme = lb_format_scheme(&q->format);
     r.job.s_t = q->tensor_scale;
-    lb_grid_of(q, &r.job.g);
     r.tiles = lb_tiling_free(q->rows, q->cols, LB_Q_TASK);
     lb_parallel_for(r.tiles.ntr * r.tiles.ntc, lb_dequantize_task, &r);
 }

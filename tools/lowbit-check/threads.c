@@ -109,25 +109,21 @@ typedef struct q_case {
     int mode;
 } q_case;
 
-typedef struct qt {
-    lowbit_qtensor q;
-} qt;
-
-static int qt_alloc(qt *b, const lowbit_format *f, size_t rows, size_t cols)
+static int qt_alloc(lowbit_qtensor *q, const lowbit_format *f, size_t rows, size_t cols)
 {
-    if (lowbit_qtensor_init(&b->q, f, rows, cols) != LOWBIT_OK)
+    if (lowbit_qtensor_init(q, f, rows, cols) != LOWBIT_OK)
         return -1;
-    b->q.data = calloc(b->q.data_bytes ? b->q.data_bytes : 1, 1);
-    b->q.scales = calloc(b->q.scales_bytes ? b->q.scales_bytes : 1, 1);
-    b->q.zero_points = b->q.zero_points_bytes ? calloc(b->q.zero_points_bytes, 1) : NULL;
+    q->data = calloc(q->data_bytes ? q->data_bytes : 1, 1);
+    q->scales = calloc(q->scales_bytes ? q->scales_bytes : 1, 1);
+    q->zero_points = q->zero_points_bytes ? calloc(q->zero_points_bytes, 1) : NULL;
     return 0;
 }
 
-static void qt_free(qt *b)
+static void qt_free(lowbit_qtensor *q)
 {
-    free(b->q.data);
-    free(b->q.scales);
-    free(b->q.zero_points);
+    free(q->data);
+    free(q->scales);
+    free(q->zero_points);
 }
 
 static void threads_quantize(const lb_kernel *k, const lb_kernel *qref, const lb_kernel *dqref)
@@ -165,7 +161,7 @@ static void threads_quantize(const lb_kernel *k, const lb_kernel *qref, const lb
         lb_cvt_params p0 = {LB_ROUND_NE, 1, 0, 0}, p = {c->mode, 1, rng_u64(&g), rng_u64(&g) >> 2};
         lowbit_set_num_threads(1);
         lb_run_convert(find_ref_kernel(LOWBIT_OP_CONVERT), src, c->wide, x, LOWBIT_F32, n, &p0);
-        qt want, got;
+        lowbit_qtensor want, got;
         if (qt_alloc(&want, &c->f, c->rows, c->cols) || qt_alloc(&got, &c->f, c->rows, c->cols)) {
             row_event(&r, "%s: the format is refused by lowbit_qtensor_init", formats);
             row_end(&r);
@@ -173,38 +169,38 @@ static void threads_quantize(const lb_kernel *k, const lb_kernel *qref, const lb
             free(src);
             continue;
         }
-        lb_run_quantize(qref, &want.q, c->wide, src, c->cols, &p);
+        lb_run_quantize(qref, &want, c->wide, src, c->cols, &p);
         if (k->op == LOWBIT_OP_QUANTIZE) {
             for (size_t t = 0; t < NTHREADS; t++) {
                 lowbit_set_num_threads(thread_counts[t]);
-                memset(got.q.data, 0x5A, got.q.data_bytes);
-                memset(got.q.scales, 0x5A, got.q.scales_bytes);
-                if (got.q.zero_points)
-                    memset(got.q.zero_points, 0x5A, got.q.zero_points_bytes);
+                memset(got.data, 0x5A, got.data_bytes);
+                memset(got.scales, 0x5A, got.scales_bytes);
+                if (got.zero_points)
+                    memset(got.zero_points, 0x5A, got.zero_points_bytes);
                 const int has_ts = (c->f.flags & LOWBIT_FMT_TENSOR_SCALE) != 0;
                 if (has_ts)
-                    got.q.tensor_scale = -1.0f;
-                lb_run_quantize(k, &got.q, c->wide, src, c->cols, &p);
-                inject_fault(c->f.elem, got.q.data, n);
-                count_diff(&r, "codes", thread_counts[t], want.q.data, got.q.data, want.q.data_bytes);
-                count_diff(&r, "scales", thread_counts[t], want.q.scales, got.q.scales, want.q.scales_bytes);
-                if (want.q.zero_points)
-                    count_diff(&r, "zero points", thread_counts[t], want.q.zero_points, got.q.zero_points,
-                               want.q.zero_points_bytes);
+                    got.tensor_scale = -1.0f;
+                lb_run_quantize(k, &got, c->wide, src, c->cols, &p);
+                inject_fault(c->f.elem, got.data, n);
+                count_diff(&r, "codes", thread_counts[t], want.data, got.data, want.data_bytes);
+                count_diff(&r, "scales", thread_counts[t], want.scales, got.scales, want.scales_bytes);
+                if (want.zero_points)
+                    count_diff(&r, "zero points", thread_counts[t], want.zero_points, got.zero_points,
+                               want.zero_points_bytes);
                 r.cases += has_ts;
-                if (has_ts && f32_bits(want.q.tensor_scale) != f32_bits(got.q.tensor_scale))
+                if (has_ts && f32_bits(want.tensor_scale) != f32_bits(got.tensor_scale))
                     row_diff(&r, "tensor scale with %d threads: %.9g, one thread gives %.9g", thread_counts[t],
-                             (double)got.q.tensor_scale, (double)want.q.tensor_scale);
+                             (double)got.tensor_scale, (double)want.tensor_scale);
             }
         } else {
             size_t ob = hx_bytes(c->wide, n);
             uint8_t *dw = malloc(ob), *dg = malloc(ob);
             lowbit_set_num_threads(1);
-            lb_run_dequantize(dqref, c->wide, dw, c->cols, &want.q);
+            lb_run_dequantize(dqref, c->wide, dw, c->cols, &want);
             for (size_t t = 0; t < NTHREADS; t++) {
                 lowbit_set_num_threads(thread_counts[t]);
                 memset(dg, 0x5A, ob);
-                lb_run_dequantize(k, c->wide, dg, c->cols, &want.q);
+                lb_run_dequantize(k, c->wide, dg, c->cols, &want);
                 inject_fault(c->wide, dg, n);
                 count_diff(&r, "values", thread_counts[t], dw, dg, ob);
             }

@@ -15,27 +15,16 @@ LBV_FI size_t elem_byte(unsigned bits, size_t i)
     return i / 8 * bits + (i % 8) * bits / 8;
 }
 
-/* LBV_N elements of type t from element i of p, as f32 bits. */
-LBV_FI lbv_u32 load_f32bits(lowbit_dtype t, const uint8_t *p, size_t i)
+/* LBV_N codes of `bits` width from element i of p, one per lane. */
+LBV_FI lbv_u32 load_codes(unsigned bits, const uint8_t *p, size_t i)
 {
-    lb_minifloat s;
-    switch (t) {
-    case LOWBIT_F32:      return lbv_load(p + 4 * i);
-    case LOWBIT_F16:      return lbv_load_f16(p + 2 * i);
-    case LOWBIT_BF16:     return lbv_load_u16(p + 2 * i) << 16;
-    case LOWBIT_E4M3:     s = lb_spec_e4m3(); break;
-    case LOWBIT_E5M2:     s = lb_spec_e5m2(); break;
-    case LOWBIT_E4M3FNUZ: s = lb_spec_e4m3fnuz(); break;
-    case LOWBIT_E5M2FNUZ: s = lb_spec_e5m2fnuz(); break;
-    case LOWBIT_E3M2:     return lbv_mf_decode(lb_spec_e3m2(), lbv_load_u6(p + i / 4 * 3));
-    case LOWBIT_E2M3:     return lbv_mf_decode(lb_spec_e2m3(), lbv_load_u6(p + i / 4 * 3));
-    case LOWBIT_E2M1:     return lbv_mf_decode(lb_spec_e2m1(), lbv_load_u4(p + i / 2));
-    case LOWBIT_E8M0:     return lbv_e8m0_decode(lbv_load_u8(p + i));
-    case LOWBIT_INT8:     return lbv_int_decode(LOWBIT_INT8, lbv_load_u8(p + i));
-    case LOWBIT_INT4:     return lbv_int_decode(LOWBIT_INT4, lbv_load_u4(p + i / 2));
-    default:              return lbv_int_decode(LOWBIT_UINT4, lbv_load_u4(p + i / 2));
+    switch (bits) {
+    case 32: return lbv_load(p + 4 * i);
+    case 16: return lbv_load_u16(p + 2 * i);
+    case 8:  return lbv_load_u8(p + i);
+    case 6:  return lbv_load_u6(p + i / 4 * 3);
+    default: return lbv_load_u4(p + i / 2);
     }
-    return lbv_mf_decode(s, lbv_load_u8(p + i));
 }
 
 /* Decode codes (one per lane) of a narrow type t to f32 bits. */
@@ -49,6 +38,25 @@ LBV_FI lbv_u32 decode_codes(lowbit_dtype t, lbv_u32 c)
     case LOWBIT_UINT4: return lbv_int_decode(t, c);
     default:           lb_minifloat_spec(t, &s); return lbv_mf_decode(s, c);
     }
+}
+
+/* LBV_N elements of a wide type t (f32, f16, bf16) from element i of p,
+ * as f32 bits. */
+LBV_FI lbv_u32 load_wide(lowbit_dtype t, const uint8_t *p, size_t i)
+{
+    switch (t) {
+    case LOWBIT_F16:  return lbv_load_f16(p + 2 * i);
+    case LOWBIT_BF16: return lbv_load_u16(p + 2 * i) << 16;
+    default:          return lbv_load(p + 4 * i);
+    }
+}
+
+/* LBV_N elements of any type t from element i of p, as f32 bits. */
+LBV_FI lbv_u32 load_f32bits(lowbit_dtype t, const uint8_t *p, size_t i)
+{
+    if (t == LOWBIT_F32 || t == LOWBIT_F16 || t == LOWBIT_BF16)
+        return load_wide(t, p, i);
+    return decode_codes(t, load_codes(lb_bits(t), p, i));
 }
 
 /* Encode f32 bits u into type t (rbits: the stochastic bits). */

@@ -82,24 +82,31 @@ LBV_FI void vstats_segment(vstats *a, lowbit_dtype t, const uint8_t *row, size_t
     const unsigned w = lb_bits(t) / 8;
     size_t i = 0;
     for (; i + LBV_N <= n; i += LBV_N)
-        vstats_add(a, load_f32bits(t, row, c + i), minmax);
+        vstats_add(a, load_wide(t, row, c + i), minmax);
     if (i < n) {
         uint8_t pad[4 * LBV_N] = {0};
         memcpy(pad, row + (c + i) * w, (n - i) * w);
-        vstats_add(a, load_f32bits(t, pad, 0), minmax);
+        vstats_add(a, load_wide(t, pad, 0), minmax);
     }
 }
 
-static void stats_simd(lowbit_dtype t, const void *src, size_t stride, size_t r0, size_t r1, size_t c0,
-                       size_t c1, lb_block_stats *s)
+/* Statistics of src over rows [r0, r1) x cols [c0, c1). */
+LBV_FI void vstats_rect(lowbit_dtype t, const void *src, size_t stride, size_t r0, size_t r1, size_t c0,
+                        size_t c1, int minmax, lb_block_stats *s)
 {
     const unsigned w = lb_bits(t) / 8;
     vstats a;
     vstats_init(&a);
     for (size_t r = r0; r < r1; r++)
-        vstats_segment(&a, t, (const uint8_t *)src + r * stride * w, c0, c1 - c0, 1);
+        vstats_segment(&a, t, (const uint8_t *)src + r * stride * w, c0, c1 - c0, minmax);
     lb_stats_init(s);
-    vstats_reduce(&a, s, 1);
+    vstats_reduce(&a, s, minmax);
+}
+
+static void stats_simd(lowbit_dtype t, const void *src, size_t stride, size_t r0, size_t r1, size_t c0,
+                       size_t c1, lb_block_stats *s)
+{
+    vstats_rect(t, src, stride, r0, r1, c0, c1, 1, s);
 }
 
 /* Scales of the blocks covering rows [ra, rb) x cols [ca, cb) (whole blocks). */
@@ -107,7 +114,6 @@ static void block_scales(const lb_qjob *j, size_t ra, size_t rb, size_t ca, size
 {
     const lowbit_qtensor *q = j->q;
     const lb_grid *g = &j->g;
-    const unsigned w = lb_bits(j->wide_type) / 8;
     const int minmax = j->scheme == LB_SCHEME_ZP;
     for (size_t gr = ra / g->block_rows; gr * g->block_rows < rb; gr++) {
         size_t br0 = gr * g->block_rows;
@@ -115,14 +121,8 @@ static void block_scales(const lb_qjob *j, size_t ra, size_t rb, size_t ca, size
         for (size_t gc = ca / g->block_cols; gc * g->block_cols < cb; gc++) {
             size_t bc0 = gc * g->block_cols;
             size_t bc1 = bc0 + g->block_cols < q->cols ? bc0 + g->block_cols : q->cols;
-            vstats a;
-            vstats_init(&a);
-            for (size_t r = br0; r < br1; r++)
-                vstats_segment(&a, j->wide_type, (const uint8_t *)j->src + r * j->stride * w, bc0, bc1 - bc0,
-                               minmax);
             lb_block_stats s;
-            lb_stats_init(&s);
-            vstats_reduce(&a, &s, minmax);
+            vstats_rect(j->wide_type, j->src, j->stride, br0, br1, bc0, bc1, minmax, &s);
             lb_store_block_scale(j->q, j->scheme, gr * g->grid_cols + gc, &s, j->s_t);
         }
     }
@@ -152,16 +152,13 @@ LBV_FI void pack_staged(unsigned bits, uint8_t *dst, const uint8_t *codes, size_
 LBV_FI void unpack_staged(unsigned bits, uint8_t *codes, const uint8_t *src, size_t k)
 {
     size_t i = 0;
-    for (; i + LBV_N <= k; i += LBV_N) {
-        lbv_u32 c = bits == 4 ? lbv_load_u4(src + i / 2) : lbv_load_u6(src + i / 4 * 3);
-        lbv_store_u8(codes + i, c);
-    }
+    for (; i + LBV_N <= k; i += LBV_N)
+        lbv_store_u8(codes + i, load_codes(bits, src, i));
     if (i < k) {
         uint8_t in[4 * LBV_N] = {0};
         memcpy(in, src + elem_byte(bits, i), ((k - i) * bits + 7) / 8);
-        lbv_u32 c = bits == 4 ? lbv_load_u4(in) : lbv_load_u6(in);
         uint8_t out[4 * LBV_N];
-        lbv_store_u8(out, c);
+        lbv_store_u8(out, load_codes(bits, in, 0));
         memcpy(codes + i, out, k - i);
     }
 }
@@ -303,11 +300,11 @@ static void stage_wide(lowbit_dtype t, const uint8_t *row, size_t k, uint32_t *x
     } else {
         size_t i = 0;
         for (; i + LBV_N <= k; i += LBV_N)
-            lbv_store(xs + i, t == LOWBIT_F16 ? lbv_load_f16(row + 2 * i) : lbv_load_u16(row + 2 * i) << 16);
+            lbv_store(xs + i, load_wide(t, row, i));
         if (i < k) {
-            uint8_t pad[2 * LBV_N] = {0};
+            uint8_t pad[4 * LBV_N] = {0}; /* sized for any wide type */
             memcpy(pad, row + 2 * i, 2 * (k - i));
-            lbv_store(xs + i, t == LOWBIT_F16 ? lbv_load_f16(pad) : lbv_load_u16(pad) << 16);
+            lbv_store(xs + i, load_wide(t, pad, 0));
         }
     }
     memset(xs + k, 0, 4 * LBV_N);
