@@ -54,6 +54,8 @@ typedef enum lowbit_status {
     LOWBIT_ERR_INTERNAL,
     LOWBIT_ERR_WRONG_MEMORY,        /* a host pointer where device memory is required, or the reverse */
     LOWBIT_ERR_DEVICE,              /* the GPU runtime reported an error (named in the detail) */
+    LOWBIT_ERR_SHAPE_MISMATCH,      /* operands whose shapes do not fit together (GEMM's K) */
+    LOWBIT_ERR_PACK_MISMATCH,       /* a packed operand made for another format, shape or kernel */
     LOWBIT_STATUS_COUNT
 } lowbit_status;
 
@@ -237,6 +239,68 @@ LOWBIT_API lowbit_status lowbit_dequantize(lowbit_dtype dst_type, void *dst, siz
                                            const lowbit_qtensor *q);
 
 /* ------------------------------------------------------------------------ */
+/* GEMM                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* An unscaled f32 / f16 / bf16 operand (W4A16's activations) as a qtensor
+ * format: scale_type LOWBIT_DTYPE_COUNT, no blocks.  Only lowbit_gemm
+ * accepts wide element types; quantize and dequantize do not. */
+LOWBIT_API lowbit_format lowbit_format_plain(lowbit_dtype elem);
+
+/* lowbit_gemm_opts.flags */
+#define LOWBIT_GEMM_ALLOW_FAST 0x1u  /* a fast (bounded, not bit-exact) kernel may be used */
+
+typedef struct lowbit_gemm_opts {
+    uint32_t flags;
+} lowbit_gemm_opts;
+
+/*
+ * C[M,N] = alpha * A[M,K] * B[N,K]^T + beta * C, with A = *a (rows M,
+ * cols K) and B = *b (rows N, cols K): K is contiguous in both operands,
+ * the row strides are their leading dimensions, scales run along K.
+ * c_type is f32, f16 or bf16; row m of C starts at element m * ldc.
+ * beta == 0 never reads C (NaN there does not leak).  M or N of 0 is a
+ * no-op; K of 0 gives C = beta * C (0 when beta is 0).
+ *
+ * Pairs (A x B; docs/semantics.md, "GEMM", has the exact arithmetic):
+ *   FP8 x FP8     f32-scaled E4M3/E5M2 (and FNUZ): per tensor, per row,
+ *                 1x128, 128x128, in any combination whose K blocks nest
+ *   MX x MX       MXFP8, MXFP6, MXFP4, MXINT8 in any combination
+ *                 (MXFP8 x MXFP8, MXFP4 x MXFP4, MXFP4 x MXFP8 ...)
+ *   NVFP4 x NVFP4
+ *   INT x INT     INT8/INT4/UINT4 groups or rows, f32/f16/bf16 scales,
+ *                 zero points allowed (W8A8, W4A8)
+ *   wide x INT    f32/f16/bf16 activations (lowbit_format_plain) times
+ *                 INT4/UINT4/INT8 group weights (W4A16)
+ * K must be a multiple of every K block that is not the whole row.
+ * opts NULL: exact (bit-identical on every backend and thread count).
+ */
+LOWBIT_API lowbit_status lowbit_gemm(const lowbit_qtensor *a, const lowbit_qtensor *b, float alpha,
+                                     float beta, lowbit_dtype c_type, void *c, size_t ldc,
+                                     const lowbit_gemm_opts *opts);
+
+/*
+ * Prepacked weights.  Runtimes load B once and multiply by it many times:
+ * lowbit_gemm_pack rearranges B (N x K) into the layout the kernel this
+ * machine would pick for A's format wants, into a caller buffer of
+ * lowbit_gemm_pack_size bytes.  The buffer records the formats, shape and
+ * kernel it was made for; lowbit_gemm_packed refuses one made for anything
+ * else (another A or B format, another kernel after lowbit_set_backend,
+ * another library version) with LOWBIT_ERR_PACK_MISMATCH.  The packed
+ * buffer is self-contained (B's buffers may be freed) and position
+ * independent (it may be copied or memory-mapped); results are
+ * bit-identical to lowbit_gemm with the unpacked B.
+ */
+LOWBIT_API lowbit_status lowbit_gemm_pack_size(const lowbit_format *a_format, const lowbit_qtensor *b,
+                                               const lowbit_gemm_opts *opts, size_t *bytes);
+LOWBIT_API lowbit_status lowbit_gemm_pack(const lowbit_format *a_format, const lowbit_qtensor *b,
+                                          const lowbit_gemm_opts *opts, void *packed, size_t packed_bytes);
+LOWBIT_API lowbit_status lowbit_gemm_packed(const lowbit_qtensor *a, const void *packed_b,
+                                            size_t packed_bytes, float alpha, float beta,
+                                            lowbit_dtype c_type, void *c, size_t ldc,
+                                            const lowbit_gemm_opts *opts);
+
+/* ------------------------------------------------------------------------ */
 /* Backends and dispatch                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -338,6 +402,7 @@ typedef enum lowbit_op {
     LOWBIT_OP_CONVERT = 0,
     LOWBIT_OP_QUANTIZE,
     LOWBIT_OP_DEQUANTIZE,
+    LOWBIT_OP_GEMM,
     LOWBIT_OP_COUNT
 } lowbit_op;
 

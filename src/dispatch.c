@@ -37,7 +37,7 @@ lowbit_backend lowbit_backend_from_name(const char *name)
     return LOWBIT_BACKEND_COUNT;
 }
 
-static const char *const lb_op_names[LOWBIT_OP_COUNT] = {"convert", "quantize", "dequantize"};
+static const char *const lb_op_names[LOWBIT_OP_COUNT] = {"convert", "quantize", "dequantize", "gemm"};
 
 const char *lowbit_op_name(lowbit_op op)
 {
@@ -195,6 +195,11 @@ static int lb_rung(lowbit_backend b)
     case LOWBIT_BACKEND_NEON: return 1;
     default: return -1;
     }
+}
+
+int lb_rung_of(lowbit_backend b)
+{
+    return lb_rung(b);
 }
 
 static int lb_is_x86(lowbit_backend b)

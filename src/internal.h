@@ -94,6 +94,41 @@ typedef void (*lb_stats_fn)(lowbit_dtype src_type, const void *src, size_t strid
 /* Dequantize rows [r0, r1) x columns [c0, c1) of job->cq into job->dst. */
 typedef void (*lb_dequantize_fn)(const lb_qjob *job, size_t r0, size_t r1, size_t c0, size_t c1);
 
+/* ---- GEMM -------------------------------------------------------------- */
+
+/* One validated GEMM operand (A is M x K, B is N x K; K runs along cols). */
+typedef struct lb_operand {
+    lowbit_qtensor q;       /* the descriptor (for a packed B: pointing into the pack) */
+    lb_scheme scheme;
+    lb_grid g;
+    int int_valued;         /* every element is an integer times 2^unit_log2 */
+    int unit_log2;
+    int32_t max_int;        /* bound on |that integer| (zero point applied) */
+} lb_operand;
+
+/* A validated GEMM call (src/gemm.c), handed to every task. */
+typedef struct lb_gemm_job {
+    size_t M, N, K;
+    lb_operand a, b;
+    int integer;            /* both operands integer-valued: block dot products in integers */
+    size_t kblock;          /* L: the K blocks of the computation (divides K) */
+    float alpha, beta;
+    float g;                /* (alpha * a tensor scale) * b tensor scale */
+    lowbit_dtype c_type;
+    void *c;
+    size_t ldc;
+    const void *packed;     /* the kernel's own layout of B, or NULL (read job->b) */
+} lb_gemm_job;
+
+/* Does the kernel handle this job (it must not look at M: a packed B serves every M)? */
+typedef int (*lb_gemm_covers_fn)(const lb_gemm_job *j);
+/* Compute C[m0:m1, n0:n1] completely (every K block, alpha/beta, the store). */
+typedef void (*lb_gemm_fn)(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0, size_t n1);
+/* Bytes of the kernel's packed layout of B; and the packing of rows [n0, n1)
+ * of B into it (n0 a multiple of gemm_pack_nr). */
+typedef size_t (*lb_gemm_pack_size_fn)(const lb_gemm_job *j);
+typedef void (*lb_gemm_pack_fn)(const lb_gemm_job *j, void *dst, size_t n0, size_t n1);
+
 /* Bit masks of dtypes and schemes in registrations. */
 #define LB_TYPE(t) (1u << (t))
 #define LB_ALL_TYPES ((1u << LOWBIT_DTYPE_COUNT) - 1u)
@@ -121,6 +156,11 @@ typedef struct lb_kernel {
     lb_quantize_fn quantize;
     lb_stats_fn stats;        /* quantize: needed for whole-tensor scales */
     lb_dequantize_fn dequantize;
+    lb_gemm_covers_fn gemm_covers;
+    lb_gemm_fn gemm;
+    lb_gemm_pack_size_fn gemm_pack_size;  /* NULL: packing copies B as it is */
+    lb_gemm_pack_fn gemm_pack;
+    uint32_t gemm_pack_nr;                /* rows of B per packed panel */
 } lb_kernel;
 
 /* The registry (src/registry.c) and lookups (src/dispatch.c). */
@@ -147,6 +187,11 @@ void lb_run_quantize(const lb_kernel *k, lowbit_qtensor *q, lowbit_dtype src_typ
 void lb_run_dequantize(const lb_kernel *k, lowbit_dtype dst_type, void *dst, size_t dst_row_stride,
                        const lowbit_qtensor *q);
 
+/* GEMM: the best kernel for a validated job (allow_fast: fast ones too),
+ * and the threaded driver lowbit-check calls directly. */
+const lb_kernel *lb_find_gemm(const lb_gemm_job *j, int allow_fast);
+void lb_run_gemm(const lb_kernel *k, const lb_gemm_job *j);
+
 /* Compute and store the scale (and zero point) of block b of q from its
  * statistics (formats/scale.h rules; s_t: the NVFP4 tensor scale). */
 void lb_store_block_scale(lowbit_qtensor *q, lb_scheme scheme, size_t b, const struct lb_block_stats *s,
@@ -157,6 +202,9 @@ void lb_store_block_scale(lowbit_qtensor *q, lb_scheme scheme, size_t b, const s
  * when all are done. */
 typedef void (*lb_task_fn)(void *ctx, size_t task);
 void lb_parallel_for(size_t ntasks, lb_task_fn fn, void *ctx);
+
+/* Rank of a CPU backend (ref 0, avx2/neon 1, avx512 2, amx 3; -1 others). */
+int lb_rung_of(lowbit_backend b);
 
 /* Does a kernel of backend k run when backend cap is in force? */
 int lb_backend_allows(lowbit_backend cap, lowbit_backend k);

@@ -10,6 +10,7 @@
 extern const lb_kernel lb_kernel_convert_any_any_ref;
 extern const lb_kernel lb_kernel_quantize_ref;
 extern const lb_kernel lb_kernel_dequantize_ref;
+extern const lb_kernel lb_kernel_gemm_ref;
 #if LOWBIT_BUILT_AVX2
 extern const lb_kernel lb_kernel_convert_any_avx2;
 extern const lb_kernel lb_kernel_quantize_avx2;
@@ -30,6 +31,7 @@ const lb_kernel *const lb_registry[] = {
     &lb_kernel_convert_any_any_ref,
     &lb_kernel_quantize_ref,
     &lb_kernel_dequantize_ref,
+    &lb_kernel_gemm_ref,
 #if LOWBIT_BUILT_AVX2
     &lb_kernel_convert_any_avx2,
     &lb_kernel_quantize_avx2,

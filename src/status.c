@@ -22,6 +22,8 @@ static const char *const lb_status_names[LOWBIT_STATUS_COUNT] = {
     [LOWBIT_ERR_INTERNAL] = "LOWBIT_ERR_INTERNAL",
     [LOWBIT_ERR_WRONG_MEMORY] = "LOWBIT_ERR_WRONG_MEMORY",
     [LOWBIT_ERR_DEVICE] = "LOWBIT_ERR_DEVICE",
+    [LOWBIT_ERR_SHAPE_MISMATCH] = "LOWBIT_ERR_SHAPE_MISMATCH",
+    [LOWBIT_ERR_PACK_MISMATCH] = "LOWBIT_ERR_PACK_MISMATCH",
 };
 
 const char *lowbit_status_string(lowbit_status status)
