@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 #include "gemm_operand.h"
@@ -231,10 +232,9 @@ const lb_kernel *lb_find_gemm(const lb_gemm_job *j, int allow_fast)
     return best;
 }
 
-/* Output tiles of a fixed size: each output element is computed whole by
- * one task, so the partition only spreads work; bits never depend on it. */
-#define LB_GEMM_TILE_M 32
-#define LB_GEMM_TILE_N 256
+/* Output tiles of a fixed size (internal.h): each output element is
+ * computed whole by one task, so the partition only spreads work; bits
+ * never depend on it. */
 
 struct lb_gemm_run {
     const lb_kernel *k;
@@ -263,17 +263,62 @@ static void lb_gemm_empty_k(const lb_gemm_job *j)
         }
 }
 
-void lb_run_gemm(const lb_kernel *k, const lb_gemm_job *j)
+struct lb_pack_run {
+    lb_gemm_pack_fn pack;
+    const lb_gemm_job *j;
+    void *dst;
+    size_t rows, rows_per_task;
+};
+
+static void lb_pack_task(void *ctx, size_t t)
+{
+    const struct lb_pack_run *r = ctx;
+    size_t r0 = t * r->rows_per_task;
+    size_t r1 = r0 + r->rows_per_task < r->rows ? r0 + r->rows_per_task : r->rows;
+    r->pack(r->j, r->dst, r0, r1);
+}
+
+/* Pack `rows` rows with fn in parallel, tasks of `per` rows. */
+static void lb_pack_parallel(lb_gemm_pack_fn fn, const lb_gemm_job *j, void *dst, size_t rows, size_t per)
+{
+    struct lb_pack_run r = {fn, j, dst, rows, per};
+    lb_parallel_for((rows + per - 1) / per, lb_pack_task, &r);
+}
+
+lowbit_status lb_run_gemm(const lb_kernel *k, const lb_gemm_job *j)
 {
     if (j->M == 0 || j->N == 0)
-        return;
+        return LOWBIT_OK;
     if (j->K == 0) {
         lb_gemm_empty_k(j);
-        return;
+        return LOWBIT_OK;
     }
-    struct lb_gemm_run r = {k, j, (j->N + LB_GEMM_TILE_N - 1) / LB_GEMM_TILE_N};
+    lb_gemm_job w = *j;
+    void *tmp_a = NULL, *tmp_b = NULL;
+    if (k->gemm_pack_a) {
+        tmp_a = malloc(k->gemm_pack_a_size(j));
+        if (!tmp_a)
+            return lb_fail(LOWBIT_ERR_OUT_OF_MEMORY, "no memory to pack A (%zu bytes)", k->gemm_pack_a_size(j));
+    }
+    if (k->gemm_pack && !j->packed) {
+        tmp_b = malloc(k->gemm_pack_size(j));
+        if (!tmp_b) {
+            free(tmp_a);
+            return lb_fail(LOWBIT_ERR_OUT_OF_MEMORY, "no memory to pack B (%zu bytes)", k->gemm_pack_size(j));
+        }
+        lb_pack_parallel(k->gemm_pack, j, tmp_b, j->N, LB_GEMM_TILE_N);
+        w.packed = tmp_b;
+    }
+    if (tmp_a) {
+        lb_pack_parallel(k->gemm_pack_a, j, tmp_a, j->M, LB_GEMM_TILE_M);
+        w.packed_a = tmp_a;
+    }
+    struct lb_gemm_run r = {k, &w, (j->N + LB_GEMM_TILE_N - 1) / LB_GEMM_TILE_N};
     size_t tiles_m = (j->M + LB_GEMM_TILE_M - 1) / LB_GEMM_TILE_M;
     lb_parallel_for(tiles_m * r.tiles_n, lb_gemm_task, &r);
+    free(tmp_a);
+    free(tmp_b);
+    return LOWBIT_OK;
 }
 
 static lowbit_status lb_no_kernel(const lb_gemm_job *j)
@@ -311,7 +356,8 @@ lowbit_status lowbit_gemm(const lowbit_qtensor *a, const lowbit_qtensor *b, floa
     const lb_kernel *k = lb_find_gemm(&j, opts && (opts->flags & LOWBIT_GEMM_ALLOW_FAST));
     if (!k)
         return lb_no_kernel(&j);
-    lb_run_gemm(k, &j);
+    if ((s = lb_run_gemm(k, &j)) != LOWBIT_OK)
+        return s;
     return lb_ok();
 }
 
@@ -452,21 +498,6 @@ lowbit_status lowbit_gemm_pack_size(const lowbit_format *a_format, const lowbit_
     return lb_ok();
 }
 
-struct lb_pack_run {
-    const lb_kernel *k;
-    const lb_gemm_job *j;
-    void *dst;
-    size_t rows_per_task;
-};
-
-static void lb_pack_task(void *ctx, size_t t)
-{
-    const struct lb_pack_run *r = ctx;
-    size_t n0 = t * r->rows_per_task;
-    size_t n1 = n0 + r->rows_per_task < r->j->N ? n0 + r->rows_per_task : r->j->N;
-    r->k->gemm_pack(r->j, r->dst, n0, n1);
-}
-
 lowbit_status lowbit_gemm_pack(const lowbit_format *a_format, const lowbit_qtensor *b,
                                const lowbit_gemm_opts *opts, void *packed, size_t packed_bytes)
 {
@@ -487,12 +518,8 @@ lowbit_status lowbit_gemm_pack(const lowbit_format *a_format, const lowbit_qtens
     memset(base, 0, (size_t)h.body_off);
     memcpy(base, &h, sizeof h);
     if (h.own_layout) {
-        if (j.N && j.K) {
-            size_t nr = k->gemm_pack_nr ? k->gemm_pack_nr : 1;
-            size_t per = (LB_GEMM_TILE_N + nr - 1) / nr * nr;
-            struct lb_pack_run r = {k, &j, base + h.body_off, per};
-            lb_parallel_for((j.N + per - 1) / per, lb_pack_task, &r);
-        }
+        if (j.N && j.K)
+            lb_pack_parallel(k->gemm_pack, &j, base + h.body_off, j.N, LB_GEMM_TILE_N);
         return lb_ok();
     }
     /* Dense copy: rows at the tightest stride, then scales and zero points. */
@@ -580,6 +607,7 @@ lowbit_status lowbit_gemm_packed(const lowbit_qtensor *a, const void *packed_b, 
                        "(backend %s): repack", h.kernel, k->name, lowbit_backend_name(lowbit_get_backend()));
     if (h.own_layout)
         j.packed = base + h.body_off;
-    lb_run_gemm(k, &j);
+    if ((s = lb_run_gemm(k, &j)) != LOWBIT_OK)
+        return s;
     return lb_ok();
 }

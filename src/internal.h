@@ -118,16 +118,18 @@ typedef struct lb_gemm_job {
     void *c;
     size_t ldc;
     const void *packed;     /* the kernel's own layout of B, or NULL (read job->b) */
+    const void *packed_a;   /* the kernel's own layout of A, or NULL (read job->a) */
 } lb_gemm_job;
 
 /* Does the kernel handle this job (it must not look at M: a packed B serves every M)? */
 typedef int (*lb_gemm_covers_fn)(const lb_gemm_job *j);
 /* Compute C[m0:m1, n0:n1] completely (every K block, alpha/beta, the store). */
 typedef void (*lb_gemm_fn)(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0, size_t n1);
-/* Bytes of the kernel's packed layout of B; and the packing of rows [n0, n1)
- * of B into it (n0 a multiple of gemm_pack_nr). */
+/* Bytes of the kernel's packed layout of an operand (B, or A for one
+ * call); and the packing of its rows [r0, r1) into it, r0 a multiple of
+ * gemm_pack_nr (B) or gemm_pack_mr (A). */
 typedef size_t (*lb_gemm_pack_size_fn)(const lb_gemm_job *j);
-typedef void (*lb_gemm_pack_fn)(const lb_gemm_job *j, void *dst, size_t n0, size_t n1);
+typedef void (*lb_gemm_pack_fn)(const lb_gemm_job *j, void *dst, size_t r0, size_t r1);
 
 /* Bit masks of dtypes and schemes in registrations. */
 #define LB_TYPE(t) (1u << (t))
@@ -158,9 +160,12 @@ typedef struct lb_kernel {
     lb_dequantize_fn dequantize;
     lb_gemm_covers_fn gemm_covers;
     lb_gemm_fn gemm;
-    lb_gemm_pack_size_fn gemm_pack_size;  /* NULL: packing copies B as it is */
+    lb_gemm_pack_size_fn gemm_pack_size;  /* B; NULL: the kernel reads B as it is */
     lb_gemm_pack_fn gemm_pack;
     uint32_t gemm_pack_nr;                /* rows of B per packed panel */
+    lb_gemm_pack_size_fn gemm_pack_a_size; /* A, per call; NULL: read A as it is */
+    lb_gemm_pack_fn gemm_pack_a;
+    uint32_t gemm_pack_mr;                /* rows of A per packed tile */
 } lb_kernel;
 
 /* The registry (src/registry.c) and lookups (src/dispatch.c). */
@@ -188,9 +193,17 @@ void lb_run_dequantize(const lb_kernel *k, lowbit_dtype dst_type, void *dst, siz
                        const lowbit_qtensor *q);
 
 /* GEMM: the best kernel for a validated job (allow_fast: fast ones too),
- * and the threaded driver lowbit-check calls directly. */
+ * and the threaded driver lowbit-check calls directly: it packs A (and B,
+ * unless j->packed) into temporary buffers when the kernel has its own
+ * layouts; LOWBIT_ERR_OUT_OF_MEMORY, with nothing written, if those
+ * cannot be allocated. */
 const lb_kernel *lb_find_gemm(const lb_gemm_job *j, int allow_fast);
-void lb_run_gemm(const lb_kernel *k, const lb_gemm_job *j);
+lowbit_status lb_run_gemm(const lb_kernel *k, const lb_gemm_job *j);
+
+/* Output tiles of the fixed GEMM partition (multiples of every kernel's
+ * gemm_pack_mr / gemm_pack_nr). */
+#define LB_GEMM_TILE_M 48
+#define LB_GEMM_TILE_N 256
 
 /* Compute and store the scale (and zero point) of block b of q from its
  * statistics (formats/scale.h rules; s_t: the NVFP4 tensor scale). */

@@ -15,16 +15,19 @@ extern const lb_kernel lb_kernel_gemm_ref;
 extern const lb_kernel lb_kernel_convert_any_avx2;
 extern const lb_kernel lb_kernel_quantize_avx2;
 extern const lb_kernel lb_kernel_dequantize_avx2;
+extern const lb_kernel lb_kernel_gemm_avx2;
 #endif
 #if LOWBIT_BUILT_AVX512
 extern const lb_kernel lb_kernel_convert_any_avx512;
 extern const lb_kernel lb_kernel_quantize_avx512;
 extern const lb_kernel lb_kernel_dequantize_avx512;
+extern const lb_kernel lb_kernel_gemm_avx512;
 #endif
 #if LOWBIT_BUILT_NEON
 extern const lb_kernel lb_kernel_convert_any_neon;
 extern const lb_kernel lb_kernel_quantize_neon;
 extern const lb_kernel lb_kernel_dequantize_neon;
+extern const lb_kernel lb_kernel_gemm_neon;
 #endif
 
 const lb_kernel *const lb_registry[] = {
@@ -36,16 +39,19 @@ const lb_kernel *const lb_registry[] = {
     &lb_kernel_convert_any_avx2,
     &lb_kernel_quantize_avx2,
     &lb_kernel_dequantize_avx2,
+    &lb_kernel_gemm_avx2,
 #endif
 #if LOWBIT_BUILT_AVX512
     &lb_kernel_convert_any_avx512,
     &lb_kernel_quantize_avx512,
     &lb_kernel_dequantize_avx512,
+    &lb_kernel_gemm_avx512,
 #endif
 #if LOWBIT_BUILT_NEON
     &lb_kernel_convert_any_neon,
     &lb_kernel_quantize_neon,
     &lb_kernel_dequantize_neon,
+    &lb_kernel_gemm_neon,
 #endif
 };
 

@@ -361,4 +361,27 @@ LBEMU __m512i lbemu_max_epu32(__m512i a, __m512i b)
 
 #define _mm512_max_epu32 lbemu_max_epu32
 
+/* GEMM: fused multiply-add and VPMADDWD, lane by lane. */
+LBEMU __m512 lbemu_fmadd_ps(__m512 a, __m512 b, __m512 c)
+{
+    lbemu_512 x = lbemu_in(_mm512_castps_si512(a)), y = lbemu_in(_mm512_castps_si512(b)),
+              z = lbemu_in(_mm512_castps_si512(c)), r;
+    for (int i = 0; i < 16; i++)
+        r.f32[i] = __builtin_fmaf(x.f32[i], y.f32[i], z.f32[i]);
+    __m512 o;
+    memcpy(&o, &r, 64);
+    return o;
+}
+
+LBEMU __m512i lbemu_madd_epi16(__m512i a, __m512i b)
+{
+    lbemu_512 x = lbemu_in(a), y = lbemu_in(b), r;
+    for (int i = 0; i < 16; i++)
+        r.i32[i] = (int32_t)(int16_t)x.u16[2 * i] * (int16_t)y.u16[2 * i] +
+                   (int32_t)(int16_t)x.u16[2 * i + 1] * (int16_t)y.u16[2 * i + 1];
+    return lbemu_out(r);
+}
+#define _mm512_fmadd_ps lbemu_fmadd_ps
+#define _mm512_madd_epi16 lbemu_madd_epi16
+
 #endif

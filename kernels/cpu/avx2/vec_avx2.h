@@ -155,4 +155,16 @@ LBV_FI lbv_i32 lbv_f32_to_i32_rne(lbv_f32 v)
     return (lbv_i32)_mm256_cvtps_epi32((__m256)v);
 }
 
+/* GEMM: a * b + c rounded once (VFMADD231PS), and the int32 sums of
+ * pairs of int16 products (VPMADDWD: lo*lo + hi*hi per 32-bit lane). */
+LBV_FI lbv_f32 lbv_fma(lbv_f32 a, lbv_f32 b, lbv_f32 c)
+{
+    return (lbv_f32)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+}
+
+LBV_FI lbv_i32 lbv_madd16(lbv_u32 a, lbv_u32 b)
+{
+    return (lbv_i32)_mm256_madd_epi16((__m256i)a, (__m256i)b);
+}
+
 #endif

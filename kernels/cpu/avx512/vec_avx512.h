@@ -184,4 +184,20 @@ LBV_FI lbv_i32 lbv_f32_to_i32_rne(lbv_f32 v)
     return (lbv_i32)lbv_v(_mm512_cvtps_epi32(f));
 }
 
+/* GEMM: a * b + c rounded once (VFMADD231PS), and the int32 sums of
+ * pairs of int16 products (VPMADDWD: lo*lo + hi*hi per 32-bit lane). */
+LBV_FI lbv_f32 lbv_fma(lbv_f32 a, lbv_f32 b, lbv_f32 c)
+{
+    __m512 x, y, z;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    memcpy(&z, &c, sizeof z);
+    return lbv_as_f32(lbv_v(_mm512_castps_si512(_mm512_fmadd_ps(x, y, z))));
+}
+
+LBV_FI lbv_i32 lbv_madd16(lbv_u32 a, lbv_u32 b)
+{
+    return (lbv_i32)lbv_v(_mm512_madd_epi16(lbv_m(a), lbv_m(b)));
+}
+
 #endif

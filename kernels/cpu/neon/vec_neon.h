@@ -137,4 +137,18 @@ LBV_FI lbv_i32 lbv_f32_to_i32_rne(lbv_f32 v)
     return (lbv_i32)vcvtnq_s32_f32((float32x4_t)v);
 }
 
+/* GEMM: a * b + c rounded once (FMLA), and the int32 sums of pairs of
+ * int16 products (SMULL, SMULL2, then ADDP of neighbours). */
+LBV_FI lbv_f32 lbv_fma(lbv_f32 a, lbv_f32 b, lbv_f32 c)
+{
+    return (lbv_f32)vfmaq_f32((float32x4_t)c, (float32x4_t)a, (float32x4_t)b);
+}
+
+LBV_FI lbv_i32 lbv_madd16(lbv_u32 a, lbv_u32 b)
+{
+    int16x8_t x = vreinterpretq_s16_u32((uint32x4_t)a), y = vreinterpretq_s16_u32((uint32x4_t)b);
+    int32x4_t lo = vmull_s16(vget_low_s16(x), vget_low_s16(y)), hi = vmull_high_s16(x, y);
+    return (lbv_i32)vpaddq_s32(lo, hi);
+}
+
 #endif

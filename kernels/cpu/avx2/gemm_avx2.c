@@ -1,0 +1,21 @@
+/* gemm_avx2.c - the exact GEMM on AVX2 + FMA, 8 lanes, every pair (the shared kernel of
+ * simd/gemm_tmpl.c: 6-row microtiles, two vectors of columns). */
+#include "vec_avx2.h"
+#define LBV_GEMM_MR 6
+#include "../simd/gemm_tmpl.c"
+
+const lb_kernel lb_kernel_gemm_avx2 = {
+    .op = LOWBIT_OP_GEMM,
+    .backend = LOWBIT_BACKEND_AVX2,
+    .exact = 1,
+    .name = "gemm_any_avx2",
+    .formats = "every pair",
+    .gemm_covers = gemm_simd_covers,
+    .gemm = gemm_simd,
+    .gemm_pack_size = pack_b_size,
+    .gemm_pack = pack_b,
+    .gemm_pack_nr = GNR,
+    .gemm_pack_a_size = pack_a_size,
+    .gemm_pack_a = pack_a,
+    .gemm_pack_mr = GMR,
+};
