@@ -330,29 +330,38 @@ static lowbit_status lb_no_kernel(const lb_gemm_job *j)
                    lowbit_backend_name(lowbit_get_backend()));
 }
 
-lowbit_status lowbit_gemm(const lowbit_qtensor *a, const lowbit_qtensor *b, float alpha, float beta,
-                          lowbit_dtype c_type, void *c, size_t ldc, const lowbit_gemm_opts *opts)
+lowbit_status lb_gemm_job_init(lb_gemm_job *j, const lowbit_qtensor *a, const lowbit_qtensor *b, float alpha,
+                               float beta, lowbit_dtype c_type, void *c, size_t ldc, const lowbit_gemm_opts *opts)
 {
     lowbit_status s = lb_gemm_check_tensor(a, "a");
     if (s == LOWBIT_OK)
         s = lb_gemm_check_tensor(b, "b");
     if (s != LOWBIT_OK)
         return s;
-    lb_gemm_job j;
-    if ((s = lb_gemm_operands(&j, a, b, opts)) != LOWBIT_OK)
+    if ((s = lb_gemm_operands(j, a, b, opts)) != LOWBIT_OK)
         return s;
     size_t c_bytes;
-    if ((s = lb_gemm_check_c(&j, c_type, c, ldc, &c_bytes)) != LOWBIT_OK)
+    if ((s = lb_gemm_check_c(j, c_type, c, ldc, &c_bytes)) != LOWBIT_OK)
+        return s;
+    if (j->M && j->N && (lb_overlaps_operand(a, c, c_bytes) || lb_overlaps_operand(b, c, c_bytes)))
+        return lb_fail(LOWBIT_ERR_ALIASING, "c overlaps the buffers of %s",
+                       lb_overlaps_operand(a, c, c_bytes) ? "a" : "b");
+    lb_gemm_scalars(j, alpha, beta);
+    j->c_type = c_type;
+    j->c = c;
+    j->ldc = ldc;
+    return LOWBIT_OK;
+}
+
+lowbit_status lowbit_gemm(const lowbit_qtensor *a, const lowbit_qtensor *b, float alpha, float beta,
+                          lowbit_dtype c_type, void *c, size_t ldc, const lowbit_gemm_opts *opts)
+{
+    lb_gemm_job j;
+    lowbit_status s = lb_gemm_job_init(&j, a, b, alpha, beta, c_type, c, ldc, opts);
+    if (s != LOWBIT_OK)
         return s;
     if (j.M == 0 || j.N == 0)
         return lb_ok();
-    if (lb_overlaps_operand(a, c, c_bytes) || lb_overlaps_operand(b, c, c_bytes))
-        return lb_fail(LOWBIT_ERR_ALIASING, "c overlaps the buffers of %s",
-                       lb_overlaps_operand(a, c, c_bytes) ? "a" : "b");
-    lb_gemm_scalars(&j, alpha, beta);
-    j.c_type = c_type;
-    j.c = c;
-    j.ldc = ldc;
     const lb_kernel *k = lb_find_gemm(&j, opts && (opts->flags & LOWBIT_GEMM_ALLOW_FAST));
     if (!k)
         return lb_no_kernel(&j);

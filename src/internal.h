@@ -198,6 +198,10 @@ void lb_run_dequantize(const lb_kernel *k, lowbit_dtype dst_type, void *dst, siz
  * layouts; LOWBIT_ERR_OUT_OF_MEMORY, with nothing written, if those
  * cannot be allocated. */
 const lb_kernel *lb_find_gemm(const lb_gemm_job *j, int allow_fast);
+/* Validate lowbit_gemm's arguments into a job (lowbit-check builds its
+ * jobs with it); M or N of 0 returns LOWBIT_OK with the job filled. */
+lowbit_status lb_gemm_job_init(lb_gemm_job *j, const lowbit_qtensor *a, const lowbit_qtensor *b, float alpha,
+                               float beta, lowbit_dtype c_type, void *c, size_t ldc, const lowbit_gemm_opts *opts);
 lowbit_status lb_run_gemm(const lb_kernel *k, const lb_gemm_job *j);
 
 /* Output tiles of the fixed GEMM partition (multiples of every kernel's

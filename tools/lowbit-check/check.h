@@ -24,6 +24,7 @@
  *   convert.c   convert kernels against the reference
  *   quantize.c  quantize / dequantize kernels against the reference
  *   qmodel.c    quantize self-checks: scale model, error bounds, edge blocks
+ *   gemm.c      GEMM: the reference against a model, every kernel against it
  *   threads.c   every kernel on 1, 2, 3 and 8 threads against one
  *   bench.c     --bench timings
  */
@@ -170,6 +171,8 @@ void selfcheck_elements(void);   /* selfcheck.c */
 void check_convert(void);        /* convert.c */
 void check_quantize(void);       /* quantize.c */
 void selfcheck_quantize(void);   /* qmodel.c */
+void selfcheck_gemm(void);       /* gemm.c */
+void check_gemm(void);           /* gemm.c */
 void check_threads(void);        /* threads.c */
 void run_bench(void);            /* bench.c */
 
