@@ -206,7 +206,7 @@ lowbit_status lb_run_gemm(const lb_kernel *k, const lb_gemm_job *j);
 
 /* Output tiles of the fixed GEMM partition (multiples of every kernel's
  * gemm_pack_mr / gemm_pack_nr). */
-#define LB_GEMM_TILE_M 48
+#define LB_GEMM_TILE_M 96
 #define LB_GEMM_TILE_N 256
 
 /* Compute and store the scale (and zero point) of block b of q from its

@@ -4,8 +4,11 @@
  * supplies lbv_fma (fused, one rounding) and lbv_madd16 (int16 pair dot
  * into int32).  Contract: kernels/cpu/ref/gemm_ref.c, bit for bit.
  *
- * Both operands are packed first (src/gemm.c calls the pack functions; a
- * prepacked B is packed once for good), into "words", one per k step:
+ * A is packed per call into "words", one per k step; B (packed once by
+ * lowbit_gemm_pack, or per call) keeps its element codes at their storage
+ * width, rearranged into panels, and each task decodes a chunk of a panel
+ * into L1-resident words just before the microtiles use it, so a prepacked
+ * B costs no more memory than B and streams once per task.  Words:
  *  - f32 pairs: the element value as f32 (zero point applied), one k per
  *    word; a microtile keeps GMR x GNR partial sums d and runs
  *    d = fma(a, b, d) in increasing k, lane n being output column n: the
@@ -19,15 +22,22 @@
  * block scales packed beside the words as f32; the store (alpha, beta,
  * rounding to C's type, canonical NaN) is the reference's own scalar code.
  *
- * Layouts (4-byte words):
- *   B panel of GNR rows: [block][step][GNR] words, then [block][GNR] scales
- *   A tile of GMR rows:  [block][step][GMR] words, then [block][GMR] scales
- * Rows past N or M are zero words with zero scales and are never stored.
+ * Layouts:
+ *   A tile of GMR rows:  [block][step][GMR] words, then [block][GMR] f32 scales
+ *   B panel of GNR rows: [k][GNR] codes at B's storage width, then
+ *                        [block][GNR] f32 scales, then (zero-point formats)
+ *                        [block][GNR] zero points as f32
+ * Rows past N or M are zero codes with zero scales and are never stored.
+ * Loops (per task, BLIS-style): for each B panel, for each chunk of at most
+ * KC_STEPS words of K, decode the chunk; for each A tile, run its microtile
+ * over the chunk, carrying the partial block sum d and the accumulator acc
+ * in a small per-tile state across chunks.
  */
 #include <math.h>
 #include <stdlib.h>
 #include "../../../src/internal.h"
 #include "../../../src/gemm_operand.h"
+#include "elem_vec.h"
 
 #ifndef LBV_GEMM_MR
 #define LBV_GEMM_MR 4
@@ -104,22 +114,48 @@ static void pack_row(const lb_gemm_job *j, const lb_operand *o, const elem_lut *
     }
 }
 
+/* B panel geometry: bytes of the codes, of the scales (and zero points),
+ * of the whole panel (multiples of 64). */
+typedef struct panel_geom {
+    size_t code_bytes, scale_off, zp_off, bytes;
+} panel_geom;
+
+static panel_geom panel_of(const lb_gemm_job *j)
+{
+    panel_geom p;
+    size_t nblk = j->K / j->kblock;
+    p.code_bytes = (j->K * GNR * lowbit_dtype_bits(j->b.q.format.elem) / 8 + 63) & ~(size_t)63;
+    p.scale_off = p.code_bytes;
+    p.zp_off = p.scale_off + nblk * GNR * 4;
+    p.bytes = (p.zp_off + (j->b.scheme == LB_SCHEME_ZP ? nblk * GNR * 4 : 0) + 63) & ~(size_t)63;
+    return p;
+}
+
 static size_t pack_b_size(const lb_gemm_job *j)
 {
-    gemm_geom g = geom_of(j);
-    return (j->N + GNR - 1) / GNR * panel_words(&g, GNR) * 4;
+    return (j->N + GNR - 1) / GNR * panel_of(j).bytes;
 }
 
 static void pack_b(const lb_gemm_job *j, void *dst, size_t n0, size_t n1)
 {
-    gemm_geom g = geom_of(j);
-    elem_lut t;
-    lut_init(&j->b, &t);
+    const panel_geom pg = panel_of(j);
+    const lb_operand *o = &j->b;
+    const unsigned bits = lowbit_dtype_bits(o->q.format.elem);
+    const size_t L = j->kblock, nblk = j->K / L;
     for (size_t p = n0 / GNR; p * GNR < n1; p++) {
-        uint32_t *panel = (uint32_t *)dst + p * panel_words(&g, GNR);
-        memset(panel, 0, panel_words(&g, GNR) * 4);
-        for (size_t i = 0; i < GNR && p * GNR + i < j->N; i++)
-            pack_row(j, &j->b, &t, p * GNR + i, panel, GNR, i);
+        uint8_t *panel = (uint8_t *)dst + p * pg.bytes;
+        memset(panel, 0, pg.bytes);
+        for (size_t i = 0; i < GNR && p * GNR + i < j->N; i++) {
+            size_t n = p * GNR + i;
+            for (size_t k = 0; k < j->K; k++)
+                lb_store_packed(bits, panel, k * GNR + i, lb_opnd_code(o, n, k));
+            for (size_t b = 0; b < nblk; b++) {
+                float s = lb_opnd_scale(o, n, b * L), z = (float)lb_opnd_zero_point(o, n, b * L);
+                memcpy(panel + pg.scale_off + (b * GNR + i) * 4, &s, 4);
+                if (o->scheme == LB_SCHEME_ZP)
+                    memcpy(panel + pg.zp_off + (b * GNR + i) * 4, &z, 4);
+            }
+        }
     }
 }
 
@@ -142,12 +178,103 @@ static void pack_a(const lb_gemm_job *j, void *dst, size_t m0, size_t m1)
     }
 }
 
-/* ---- microtiles --------------------------------------------------------- */
+/* ---- decoding a chunk of a B panel ------------------------------------ */
 
-static lbv_f32 load_f32v(const uint32_t *p)
+#define KC_STEPS (4096 / GNR) /* words per row in a chunk: 16 KiB of decoded B */
+#define MAX_SEGS 64
+
+/* A run of steps inside one K block; a chunk is a list of them. */
+typedef struct seg {
+    size_t block, s0, steps;  /* block index, first step within it, count */
+    int starts, ends;         /* the run begins / ends its block */
+} seg;
+
+/* Next chunk from (block *b, step *s); returns its segment count. */
+static int next_chunk(const gemm_geom *g, size_t *b, size_t *s, seg *out)
 {
-    return lbv_as_f32(lbv_load(p));
+    int n = 0;
+    size_t total = 0;
+    while (*b < g->nblk && n < MAX_SEGS && total < KC_STEPS) {
+        size_t take = g->steps - *s;
+        if (take > KC_STEPS - total)
+            take = KC_STEPS - total;
+        out[n].block = *b;
+        out[n].s0 = *s;
+        out[n].steps = take;
+        out[n].starts = *s == 0;
+        out[n].ends = *s + take == g->steps;
+        n++;
+        total += take;
+        *s += take;
+        if (*s == g->steps) {
+            *s = 0;
+            ++*b;
+        }
+    }
+    return n;
 }
+
+LBV_FI lbv_f32 elem_vec(lowbit_dtype t, const uint8_t *codes, size_t k, int v)
+{
+    return lbv_as_f32(load_f32bits(t, codes, k * GNR + (size_t)v * LBV_N));
+}
+
+/* Decode the chunk's words of one panel into w ([step][GNR]); t is a
+ * constant after inlining, so each type gets its own decoder. */
+LBV_FI void decode_chunk_t(const lb_gemm_job *j, const panel_geom *pg, const uint8_t *panel, const seg *sg,
+                           int nseg, uint32_t *w, const lowbit_dtype t)
+{
+    const size_t L = j->kblock;
+    const int zp = j->b.scheme == LB_SCHEME_ZP;
+    const lbv_f32 up = lbv_splat_f32(ldexpf(1.0f, -j->b.unit_log2));
+    for (int i = 0; i < nseg; i++) {
+        const size_t k0 = sg[i].block * L;
+        lbv_f32 z[GNV];
+        for (int v = 0; v < GNV; v++)
+            z[v] = zp ? lbv_as_f32(lbv_load(panel + pg->zp_off + (sg[i].block * GNR + (size_t)v * LBV_N) * 4))
+                      : lbv_splat_f32(0.0f);
+        for (size_t s = sg[i].s0; s < sg[i].s0 + sg[i].steps; s++, w += GNR) {
+            for (int v = 0; v < GNV; v++) {
+                if (!j->integer) {
+                    lbv_f32 x = elem_vec(t, panel, k0 + s, v);
+                    if (zp)
+                        x = x - z[v]; /* small integers: exact */
+                    lbv_store(w + v * LBV_N, lbv_as_u32(x));
+                    continue;
+                }
+                size_t k = k0 + 2 * s;
+                lbv_i32 lo = lbv_f32_to_i32_trunc(elem_vec(t, panel, k, v) * up - z[v]);
+                lbv_i32 hi = (lbv_i32)lbv_splat(0);
+                if (k + 1 < k0 + L)
+                    hi = lbv_f32_to_i32_trunc(elem_vec(t, panel, k + 1, v) * up - z[v]);
+                lbv_store(w + v * LBV_N, ((lbv_u32)lo & 0xFFFFu) | (lbv_u32)hi << 16);
+            }
+        }
+    }
+}
+
+static void decode_chunk(const lb_gemm_job *j, const panel_geom *pg, const uint8_t *panel, const seg *sg, int nseg,
+                         uint32_t *w)
+{
+#define DECODE_CASE(T)                                                                                       \
+    case T: decode_chunk_t(j, pg, panel, sg, nseg, w, T); break
+    switch (j->b.q.format.elem) {
+        DECODE_CASE(LOWBIT_E4M3);
+        DECODE_CASE(LOWBIT_E5M2);
+        DECODE_CASE(LOWBIT_E4M3FNUZ);
+        DECODE_CASE(LOWBIT_E5M2FNUZ);
+        DECODE_CASE(LOWBIT_E3M2);
+        DECODE_CASE(LOWBIT_E2M3);
+        DECODE_CASE(LOWBIT_E2M1);
+        DECODE_CASE(LOWBIT_INT8);
+        DECODE_CASE(LOWBIT_INT4);
+        DECODE_CASE(LOWBIT_UINT4);
+    default: break; /* B is always a quantized type */
+    }
+#undef DECODE_CASE
+}
+
+/* ---- microtiles --------------------------------------------------------- */
 
 /* *p in every lane, by its bits: a broadcast, never an arithmetic op. */
 static lbv_f32 bcast_f32(const void *p)
@@ -157,99 +284,143 @@ static lbv_f32 bcast_f32(const void *p)
     return lbv_as_f32(lbv_splat(w));
 }
 
-/* acc[m][n] of one GMR x GNR tile, f32 pairs. */
-static void tile_f32(const gemm_geom *g, const uint32_t *at, const uint32_t *bp, float acc[GMR][GNR])
+/* What a microtile carries between chunks: the partial block sums d (f32
+ * or int32 bits) and the accumulators, GMR x GNR each. */
+typedef struct tile_state {
+    uint32_t d[GMR][GNR];
+    float acc[GMR][GNR];
+} tile_state;
+
+typedef struct tile_args {
+    const seg *sg;
+    int nseg;
+    const uint32_t *at;     /* the A tile */
+    const float *as;        /* its scales */
+    const uint32_t *w;      /* the decoded chunk of the B panel */
+    const float *bs;        /* the panel's scales */
+    size_t steps;           /* words per row and block */
+    float unit;             /* 2^(ua + ub), integer pairs */
+} tile_args;
+
+/* One chunk of a tile of mr (a constant after inlining) rows. */
+static inline __attribute__((always_inline)) void tile_chunk(const tile_args *t, tile_state *st, const int mr,
+                                                             const int integer)
 {
     lbv_f32 c[GMR][GNV];
-    for (int m = 0; m < GMR; m++)
-        for (int v = 0; v < GNV; v++)
-            c[m][v] = lbv_splat_f32(0.0f);
-    const float *as = (const float *)(at + g->nblk * g->steps * GMR);
-    const uint32_t *bs = bp + g->nblk * g->steps * GNR;
-    for (size_t b = 0; b < g->nblk; b++) {
-        const float *ak = (const float *)at + b * g->steps * GMR;
-        const uint32_t *bk = bp + b * g->steps * GNR;
-        lbv_f32 d[GMR][GNV];
-        for (int m = 0; m < GMR; m++)
-            for (int v = 0; v < GNV; v++)
-                d[m][v] = lbv_splat_f32(0.0f);
-        for (size_t s = 0; s < g->steps; s++) {
-            lbv_f32 b0 = load_f32v(bk + s * GNR), b1 = load_f32v(bk + s * GNR + LBV_N);
-            for (int m = 0; m < GMR; m++) {
-                lbv_f32 a = bcast_f32(&ak[s * GMR + m]);
-                d[m][0] = lbv_fma(a, b0, d[m][0]);
-                d[m][1] = lbv_fma(a, b1, d[m][1]);
+    lbv_u32 d[GMR][GNV];
+    for (int m = 0; m < mr; m++)
+        for (int v = 0; v < GNV; v++) {
+            memcpy(&c[m][v], &st->acc[m][v * LBV_N], sizeof c[m][v]);
+            d[m][v] = lbv_load(&st->d[m][v * LBV_N]);
+        }
+    const uint32_t *bk = t->w;
+    const lbv_f32 vunit = lbv_splat_f32(t->unit);
+    for (int i = 0; i < t->nseg; i++) {
+        const seg *sg = &t->sg[i];
+        if (sg->starts)
+            for (int m = 0; m < mr; m++)
+                for (int v = 0; v < GNV; v++)
+                    d[m][v] = lbv_splat(0);
+        const uint32_t *ak = t->at + (sg->block * t->steps + sg->s0) * GMR;
+        for (size_t s = 0; s < sg->steps; s++, bk += GNR) {
+            lbv_u32 b0 = lbv_load(bk), b1 = lbv_load(bk + LBV_N);
+            for (int m = 0; m < mr; m++) {
+                if (integer) {
+                    lbv_u32 a = lbv_splat(ak[s * GMR + m]);
+                    d[m][0] = (lbv_u32)((lbv_i32)d[m][0] + lbv_madd16(a, b0));
+                    d[m][1] = (lbv_u32)((lbv_i32)d[m][1] + lbv_madd16(a, b1));
+                } else {
+                    lbv_f32 a = bcast_f32(&ak[s * GMR + m]);
+                    d[m][0] = lbv_as_u32(lbv_fma(a, lbv_as_f32(b0), lbv_as_f32(d[m][0])));
+                    d[m][1] = lbv_as_u32(lbv_fma(a, lbv_as_f32(b1), lbv_as_f32(d[m][1])));
+                }
             }
         }
-        lbv_f32 sb0 = load_f32v(bs + b * GNR), sb1 = load_f32v(bs + b * GNR + LBV_N);
-        for (int m = 0; m < GMR; m++) {
-            lbv_f32 sa = bcast_f32(&as[b * GMR + m]);
-            c[m][0] = lbv_fma(d[m][0], sa * sb0, c[m][0]);
-            c[m][1] = lbv_fma(d[m][1], sa * sb1, c[m][1]);
+        if (sg->ends) {
+            lbv_f32 sb0 = lbv_as_f32(lbv_load(t->bs + sg->block * GNR));
+            lbv_f32 sb1 = lbv_as_f32(lbv_load(t->bs + sg->block * GNR + LBV_N));
+            for (int m = 0; m < mr; m++) {
+                lbv_f32 sa = bcast_f32(&t->as[sg->block * GMR + m]);
+                lbv_f32 d0 = lbv_as_f32(d[m][0]), d1 = lbv_as_f32(d[m][1]);
+                if (integer) { /* (float)D * 2^(ua+ub): exact scaling of the rounded sum */
+                    d0 = lbv_i32_to_f32((lbv_i32)d[m][0]) * vunit;
+                    d1 = lbv_i32_to_f32((lbv_i32)d[m][1]) * vunit;
+                }
+                c[m][0] = lbv_fma(d0, sa * sb0, c[m][0]);
+                c[m][1] = lbv_fma(d1, sa * sb1, c[m][1]);
+            }
         }
     }
-    for (int m = 0; m < GMR; m++)
-        for (int v = 0; v < GNV; v++)
-            memcpy(&acc[m][v * LBV_N], &c[m][v], sizeof c[m][v]);
+    for (int m = 0; m < mr; m++)
+        for (int v = 0; v < GNV; v++) {
+            memcpy(&st->acc[m][v * LBV_N], &c[m][v], sizeof c[m][v]);
+            lbv_store(&st->d[m][v * LBV_N], d[m][v]);
+        }
 }
 
-/* acc[m][n] of one GMR x GNR tile, integer pairs. */
-static void tile_int(const gemm_geom *g, float unit, const uint32_t *at, const uint32_t *bp,
-                     float acc[GMR][GNR])
+/* Instances by row count (small ones for decode-sized M) and pair class. */
+#define TILE_INSTANCE(MR)                                                                                   \
+    static void tile_f32_##MR(const tile_args *t, tile_state *st) { tile_chunk(t, st, MR, 0); }             \
+    static void tile_int_##MR(const tile_args *t, tile_state *st) { tile_chunk(t, st, MR, 1); }
+TILE_INSTANCE(1)
+TILE_INSTANCE(2)
+TILE_INSTANCE(4)
+TILE_INSTANCE(GMR)
+
+typedef void (*tile_fn)(const tile_args *t, tile_state *st);
+
+static tile_fn tile_for(int integer, size_t rows)
 {
-    lbv_f32 c[GMR][GNV];
-    for (int m = 0; m < GMR; m++)
-        for (int v = 0; v < GNV; v++)
-            c[m][v] = lbv_splat_f32(0.0f);
-    const float *as = (const float *)(at + g->nblk * g->steps * GMR);
-    const uint32_t *bs = bp + g->nblk * g->steps * GNR;
-    const lbv_f32 vunit = lbv_splat_f32(unit);
-    for (size_t b = 0; b < g->nblk; b++) {
-        const uint32_t *ak = at + b * g->steps * GMR;
-        const uint32_t *bk = bp + b * g->steps * GNR;
-        lbv_i32 d[GMR][GNV];
-        for (int m = 0; m < GMR; m++)
-            for (int v = 0; v < GNV; v++)
-                d[m][v] = (lbv_i32)lbv_splat(0);
-        for (size_t s = 0; s < g->steps; s++) {
-            lbv_u32 b0 = lbv_load(bk + s * GNR), b1 = lbv_load(bk + s * GNR + LBV_N);
-            for (int m = 0; m < GMR; m++) {
-                lbv_u32 a = lbv_splat(ak[s * GMR + m]);
-                d[m][0] += lbv_madd16(a, b0);
-                d[m][1] += lbv_madd16(a, b1);
-            }
-        }
-        lbv_f32 sb0 = load_f32v(bs + b * GNR), sb1 = load_f32v(bs + b * GNR + LBV_N);
-        for (int m = 0; m < GMR; m++) {
-            lbv_f32 sa = bcast_f32(&as[b * GMR + m]);
-            /* (float)D * 2^(ua+ub): exact scaling of the rounded sum */
-            c[m][0] = lbv_fma(lbv_i32_to_f32(d[m][0]) * vunit, sa * sb0, c[m][0]);
-            c[m][1] = lbv_fma(lbv_i32_to_f32(d[m][1]) * vunit, sa * sb1, c[m][1]);
-        }
-    }
-    for (int m = 0; m < GMR; m++)
-        for (int v = 0; v < GNV; v++)
-            memcpy(&acc[m][v * LBV_N], &c[m][v], sizeof c[m][v]);
+    if (rows <= 1)
+        return integer ? tile_int_1 : tile_f32_1;
+    if (rows <= 2)
+        return integer ? tile_int_2 : tile_f32_2;
+    if (rows <= 4)
+        return integer ? tile_int_4 : tile_f32_4;
+    return integer ? tile_int_GMR : tile_f32_GMR;
 }
+
+#define MAX_TILES ((LB_GEMM_TILE_M + GMR - 1) / GMR)
 
 static void gemm_simd(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0, size_t n1)
 {
     const gemm_geom g = geom_of(j);
-    const float unit = ldexpf(1.0f, j->a.unit_log2 + j->b.unit_log2);
-    const size_t bw = panel_words(&g, GNR), aw = panel_words(&g, GMR);
-    float acc[GMR][GNR];
+    const panel_geom pg = panel_of(j);
+    const size_t aw = panel_words(&g, GMR);
+    const size_t t0 = m0 / GMR, nt = (m1 - m0 + GMR - 1) / GMR;
+    static _Thread_local uint32_t w[KC_STEPS * GNR] __attribute__((aligned(64)));
+    tile_state st[MAX_TILES];
+    tile_args ta[MAX_TILES];
+    tile_fn fn[MAX_TILES];
+    seg sg[MAX_SEGS];
+    for (size_t t = 0; t < nt; t++) {
+        const uint32_t *at = (const uint32_t *)j->packed_a + (t0 + t) * aw;
+        ta[t].at = at;
+        ta[t].as = (const float *)(at + g.nblk * g.steps * GMR);
+        ta[t].w = w;
+        ta[t].sg = sg;
+        ta[t].steps = g.steps;
+        ta[t].unit = ldexpf(1.0f, j->a.unit_log2 + j->b.unit_log2);
+        size_t r0 = (t0 + t) * GMR;
+        fn[t] = tile_for(j->integer, (r0 + GMR < m1 ? r0 + GMR : m1) - r0);
+    }
     for (size_t p = n0 / GNR; p * GNR < n1; p++) {
-        const uint32_t *bp = (const uint32_t *)j->packed + p * bw;
-        for (size_t t = m0 / GMR; t * GMR < m1; t++) {
-            const uint32_t *at = (const uint32_t *)j->packed_a + t * aw;
-            if (j->integer)
-                tile_int(&g, unit, at, bp, acc);
-            else
-                tile_f32(&g, at, bp, acc);
-            for (size_t m = t * GMR; m < (t + 1) * GMR && m < m1; m++)
-                for (size_t n = p * GNR; n < (p + 1) * GNR && n < n1; n++)
-                    lb_gemm_store(j, m, n, acc[m - t * GMR][n - p * GNR]);
+        const uint8_t *panel = (const uint8_t *)j->packed + p * pg.bytes;
+        memset(st, 0, nt * sizeof st[0]);
+        size_t b = 0, s = 0;
+        int nseg;
+        while ((nseg = next_chunk(&g, &b, &s, sg)) > 0) {
+            decode_chunk(j, &pg, panel, sg, nseg, w);
+            for (size_t t = 0; t < nt; t++) {
+                ta[t].nseg = nseg;
+                ta[t].bs = (const float *)(panel + pg.scale_off);
+                fn[t](&ta[t], &st[t]);
+            }
         }
+        for (size_t t = 0; t < nt; t++)
+            for (size_t m = (t0 + t) * GMR; m < (t0 + t + 1) * GMR && m < m1; m++)
+                for (size_t n = p * GNR; n < (p + 1) * GNR && n < n1; n++)
+                    lb_gemm_store(j, m, n, st[t].acc[m - (t0 + t) * GMR][n - p * GNR]);
     }
 }
 
