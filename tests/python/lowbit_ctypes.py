@@ -9,6 +9,10 @@ they can be compared with ml_dtypes / NumPy results:
   other types    uint8 array, one code per element (4- and 6-bit codes are
                  unpacked here; the library itself sees the packed layout)
 
+GEMM (gemm, gemm_packed) returns C as bit patterns: uint32 for f32, uint16
+for f16 / bf16; PlainTensor is an unscaled f32 / f16 / bf16 operand
+(lowbit_format_plain).  set_backend / get_backend wrap lowbit_set_backend.
+
 Failures of the library raise LowbitError carrying the status name and the
 library's detail message.
 """
@@ -31,7 +35,13 @@ SCALE_FLOOR, SCALE_RCEIL, SCALE_CEIL, SCALE_EVEN = 0, 1, 2, 3
 SCALE_RULE_NAMES = ["floor", "rceil", "ceil", "even"]
 FMT_ZERO_POINT = 0x1
 FMT_TENSOR_SCALE = 0x2
+GEMM_ALLOW_FAST = 0x1
 OK = 0
+ERR_PACK_MISMATCH = 17
+
+BACKEND_AUTO, BACKEND_REF, BACKEND_AVX2, BACKEND_AVX512, BACKEND_AMX, BACKEND_NEON, BACKEND_CUDA, \
+    BACKEND_HIP = range(8)
+BACKEND_COUNT = 8
 
 
 class LowbitError(RuntimeError):
@@ -60,6 +70,10 @@ class Format(ctypes.Structure):
         return "Format(%s)" % format_name(self)
 
 
+class GemmOpts(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint32)]
+
+
 class QTensorC(ctypes.Structure):
     _fields_ = [("format", Format),
                 ("data", ctypes.c_void_p),
@@ -79,7 +93,7 @@ def _load():
     if not path:
         raise RuntimeError("LOWBIT_LIB is not set: point it at liblowbit.so (meson test does)")
     lib = ctypes.CDLL(path)
-    vp, sz, i, u32 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_uint32
+    vp, sz, i, u32, f32 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_uint32, ctypes.c_float
     sigs = {
         "lowbit_status_string": (ctypes.c_char_p, [i]),
         "lowbit_last_error": (ctypes.c_char_p, []),
@@ -101,6 +115,20 @@ def _load():
         "lowbit_qtensor_grid": (i, [ctypes.POINTER(QTensorC), ctypes.POINTER(sz), ctypes.POINTER(sz)]),
         "lowbit_quantize": (i, [ctypes.POINTER(QTensorC), i, vp, sz, ctypes.POINTER(ConvertOpts)]),
         "lowbit_dequantize": (i, [i, vp, sz, ctypes.POINTER(QTensorC)]),
+        "lowbit_format_plain": (Format, [i]),
+        "lowbit_gemm": (i, [ctypes.POINTER(QTensorC), ctypes.POINTER(QTensorC), f32, f32, i, vp, sz,
+                            ctypes.POINTER(GemmOpts)]),
+        "lowbit_gemm_pack_size": (i, [ctypes.POINTER(Format), ctypes.POINTER(QTensorC),
+                                      ctypes.POINTER(GemmOpts), ctypes.POINTER(sz)]),
+        "lowbit_gemm_pack": (i, [ctypes.POINTER(Format), ctypes.POINTER(QTensorC), ctypes.POINTER(GemmOpts),
+                                 vp, sz]),
+        "lowbit_gemm_packed": (i, [ctypes.POINTER(QTensorC), vp, sz, f32, f32, i, vp, sz,
+                                   ctypes.POINTER(GemmOpts)]),
+        "lowbit_backend_name": (ctypes.c_char_p, [i]),
+        "lowbit_backend_from_name": (i, [ctypes.c_char_p]),
+        "lowbit_backend_status": (i, [i]),
+        "lowbit_set_backend": (i, [i]),
+        "lowbit_get_backend": (i, []),
     }
     for name, (res, args) in sigs.items():
         f = getattr(lib, name)
@@ -402,3 +430,151 @@ def dequantize(q, dst_type=F32, dst_row_stride=None):
         raw = pad.view(np.uint32) if dst_type == F32 else pad
         assert np.all(raw == sentinel), "dequantize wrote past cols"
     return np.ascontiguousarray(out[:, :cols]).astype(dt, copy=False)
+
+
+# ---- backends ------------------------------------------------------------------
+
+def backend_name(b):
+    r = LIB.lowbit_backend_name(b)
+    return None if r is None else r.decode()
+
+
+def backend_from_name(name):
+    return LIB.lowbit_backend_from_name(name.encode())
+
+
+def backend_status(b):
+    return LIB.lowbit_backend_status(b)
+
+
+def set_backend(b):
+    """lowbit_set_backend; b is a BACKEND_* value or a name ("ref", "auto", ...)."""
+    if isinstance(b, str):
+        b = backend_from_name(b)
+    _check(LIB.lowbit_set_backend(b), "lowbit_set_backend(%s)" % backend_name(b))
+
+
+def get_backend():
+    return LIB.lowbit_get_backend()
+
+
+# ---- GEMM ------------------------------------------------------------------------
+
+def format_plain(elem):
+    return LIB.lowbit_format_plain(elem)
+
+
+class PlainTensor:
+    """An unscaled f32 / f16 / bf16 GEMM operand (lowbit_format_plain) over a
+    NumPy-owned buffer: x is a 2-D float32 / float16 / ml_dtypes.bfloat16
+    array, copied into rows of row_stride elements (default cols)."""
+
+    def __init__(self, x, row_stride=None):
+        a = np.asarray(x)
+        if a.ndim != 2:
+            raise ValueError("need a 2-D array")
+        if a.dtype == np.float32:
+            self.elem, bits = F32, np.uint32
+        elif a.dtype == np.float16:
+            self.elem, bits = F16, np.uint16
+        elif a.dtype.name == "bfloat16":
+            self.elem, bits = BF16, np.uint16
+        else:
+            raise TypeError("a plain operand is float32, float16 or bfloat16, not %s" % a.dtype)
+        rows, cols = a.shape
+        stride = cols if row_stride is None else row_stride
+        buf = np.zeros((max(rows, 1), max(stride, 1)), dtype=bits)
+        buf[:rows, :cols] = np.ascontiguousarray(a).view(bits)
+        self.data = buf
+        self.c = QTensorC()
+        self.c.format = format_plain(self.elem)
+        self.c.data = buf.ctypes.data
+        self.c.tensor_scale = 1.0
+        self.c.rows, self.c.cols, self.c.row_stride = rows, cols, stride
+        self.c.data_bytes = rows * stride * buf.itemsize
+        self.values = a
+
+    @property
+    def rows(self):
+        return self.c.rows
+
+    @property
+    def cols(self):
+        return self.c.cols
+
+    @property
+    def row_stride(self):
+        return self.c.row_stride
+
+    def codes(self):
+        """The elements' bits, rows x cols (uint32 for f32, uint16 for f16 / bf16)."""
+        return self.data[:self.rows, :self.cols].copy()
+
+
+def _gemm_opts(fast):
+    return ctypes.byref(GemmOpts(GEMM_ALLOW_FAST)) if fast else None
+
+
+_C_BITS = {F32: np.uint32, F16: np.uint16, BF16: np.uint16}
+_C_SENTINEL = 0x5A5A
+
+
+def _c_buffer(c_type, m, n, c, ldc):
+    """C as a rows x ldc buffer of bits: c (m x n bits or float32 for f32) in
+    the first n columns, a sentinel in the padding (which must stay)."""
+    if c_type not in _C_BITS:
+        raise ValueError("c_type must be F32, F16 or BF16")
+    ldc = n if ldc is None else ldc
+    bt = _C_BITS[c_type]
+    buf = np.full((max(m, 1), max(ldc, 1)), _C_SENTINEL, dtype=bt)
+    if c is not None:
+        c = np.asarray(c)
+        buf[:m, :n] = c.view(bt) if c.dtype.itemsize == buf.itemsize else c
+    return buf, ldc
+
+
+def _c_result(buf, m, n):
+    pad = buf[:m, n:]
+    if pad.size:
+        assert np.all(pad == _C_SENTINEL), "gemm wrote past N in a row of C"
+    if buf.shape[0] > m:
+        assert np.all(buf[m:] == _C_SENTINEL)
+    return np.ascontiguousarray(buf[:m, :n])
+
+
+def gemm(a, b, c_type=F32, alpha=1.0, beta=0.0, c=None, ldc=None, fast=False):
+    """lowbit_gemm(a, b): a and b are QTensor / PlainTensor (rows M / N, cols K).
+    c: the M x N input C (bits: uint32 / uint16, or float32 for f32), read
+    only where beta != 0; ldc: row stride of C (padding is checked untouched).
+    Returns the M x N result as bits (uint32 for f32, uint16 for f16 / bf16)."""
+    m, n = a.rows, b.rows
+    buf, ldc = _c_buffer(c_type, m, n, c, ldc)
+    _check(LIB.lowbit_gemm(ctypes.byref(a.c), ctypes.byref(b.c), alpha, beta, c_type, buf.ctypes.data, ldc,
+                           _gemm_opts(fast)), "lowbit_gemm")
+    return _c_result(buf, m, n)
+
+
+def gemm_pack_size(a_format, b, fast=False):
+    n = ctypes.c_size_t()
+    _check(LIB.lowbit_gemm_pack_size(ctypes.byref(a_format), ctypes.byref(b.c), _gemm_opts(fast),
+                                     ctypes.byref(n)), "lowbit_gemm_pack_size")
+    return n.value
+
+
+def gemm_pack(a_format, b, fast=False):
+    """lowbit_gemm_pack of B for A's format; returns the packed bytes (uint8)."""
+    size = gemm_pack_size(a_format, b, fast)
+    buf = np.zeros(max(size, 1), dtype=np.uint8)
+    _check(LIB.lowbit_gemm_pack(ctypes.byref(a_format), ctypes.byref(b.c), _gemm_opts(fast), buf.ctypes.data,
+                                size), "lowbit_gemm_pack")
+    return buf[:size]
+
+
+def gemm_packed(a, packed, n, c_type=F32, alpha=1.0, beta=0.0, c=None, ldc=None, fast=False):
+    """lowbit_gemm_packed(a, packed B of n rows); arguments and result as gemm()."""
+    packed = np.ascontiguousarray(packed, dtype=np.uint8)
+    m = a.rows
+    buf, ldc = _c_buffer(c_type, m, n, c, ldc)
+    _check(LIB.lowbit_gemm_packed(ctypes.byref(a.c), packed.ctypes.data, packed.size, alpha, beta, c_type,
+                                  buf.ctypes.data, ldc, _gemm_opts(fast)), "lowbit_gemm_packed")
+    return _c_result(buf, m, n)
