@@ -106,6 +106,8 @@ static void lb_operand_init(lb_operand *o, const lowbit_qtensor *q)
     lb_grid_of(q, &o->g);
     int zp = o->scheme == LB_SCHEME_ZP;
     o->int_valued = 1;
+    /* MXINT8 elements are 1.6 fixed point: the code over 64 */
+    o->code_value = o->scheme == LB_SCHEME_MX && q->format.elem == LOWBIT_INT8 ? 0x1p-6f : 1.0f;
     switch (q->format.elem) {
     case LOWBIT_E2M1:  o->unit_log2 = -1; o->max_int = 12; break;
     case LOWBIT_E2M3:  o->unit_log2 = -3; o->max_int = 60; break;

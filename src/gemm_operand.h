@@ -37,7 +37,7 @@ static inline int32_t lb_opnd_zero_point(const lb_operand *o, size_t r, size_t k
 static inline int32_t lb_opnd_int(const lb_operand *o, size_t r, size_t k)
 {
     uint32_t c = lb_opnd_code(o, r, k);
-    float v = lb_decode(o->q.format.elem, c);
+    float v = lb_decode(o->q.format.elem, c) * o->code_value;
     /* Every integer-valued element times 2^-unit_log2 is an exact small integer. */
     int32_t n = (int32_t)(v * (float)(1 << -o->unit_log2));
     return n - lb_opnd_zero_point(o, r, k);
@@ -46,7 +46,7 @@ static inline int32_t lb_opnd_int(const lb_operand *o, size_t r, size_t k)
 /* The element's value as f32 (exact for every type; zero point applied). */
 static inline float lb_opnd_f32(const lb_operand *o, size_t r, size_t k)
 {
-    float v = lb_decode(o->q.format.elem, lb_opnd_code(o, r, k));
+    float v = lb_decode(o->q.format.elem, lb_opnd_code(o, r, k)) * o->code_value;
     if (o->scheme == LB_SCHEME_ZP)
         v = (float)((int32_t)v - lb_opnd_zero_point(o, r, k));
     return v;

@@ -104,6 +104,7 @@ typedef struct lb_operand {
     int int_valued;         /* every element is an integer times 2^unit_log2 */
     int unit_log2;
     int32_t max_int;        /* bound on |that integer| (zero point applied) */
+    float code_value;       /* element value = decoded code * this (MXINT8: 2^-6, else 1) */
 } lb_operand;
 
 /* A validated GEMM call (src/gemm.c), handed to every task. */

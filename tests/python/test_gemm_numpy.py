@@ -31,9 +31,8 @@ Every case is run on the reference backend and on the default one, through
 lowbit_gemm and through lowbit_gemm_packed (B packed for A's format), and
 compared bit for bit with the model.
 
-Known disagreement (marked xfail, strict): MXINT8 operands.  The semantics
-give MXINT8 elements the value code * 2^-6 (as lowbit_dequantize does); the
-library's GEMM computes with code (64x that), see MXINT8_BUG below.
+This test found one library bug, fixed since: MXINT8 elements entered the
+GEMM as their int8 code instead of code * 2^-6.
 """
 
 import zlib
@@ -487,7 +486,7 @@ FAMILIES = {
     "mxfp6 x mxfp6": [(MX(lb.E3M2), MX(lb.E3M2)), (MX(lb.E2M3), MX(lb.E2M3)), (MX(lb.E2M3), MX(lb.E3M2)),
                       (MX(lb.E3M2), MX(lb.E2M3))],
     "mx mixed": [(MX(lb.E2M1), MX(lb.E2M3)), (MX(lb.E2M3), MX(E4)), (MX(lb.E3M2), MX(lb.E2M1))],
-    "mxint8 x mx (xfail: known bug)": [(MX(I8), MX(I8)), (MX(I8), MX(lb.E2M1)), (MX(lb.E2M3), MX(I8)),
+    "mxint8 x mx": [(MX(I8), MX(I8)), (MX(I8), MX(lb.E2M1)), (MX(lb.E2M3), MX(I8)),
                                        (MX(I8), MX(E4)), (MX(E5), MX(I8))],
     "nvfp4 x nvfp4": [(lb.format_nvfp4(), lb.format_nvfp4())],
     "int8 x int8": [
@@ -509,10 +508,7 @@ FAMILIES = {
     ],
 }
 
-MXINT8_BUG = ("library bug: MXINT8 elements enter the GEMM as code * 2^6 instead of code (lb_opnd_int / "
-              "lb_opnd_f32 use lb_decode(INT8), the plain integer, as the element value): results 64x "
-              "(MXINT8 x other MX) or 4096x (MXINT8 x MXINT8) too large")
-XFAIL = {"mxint8 x mx (xfail: known bug)": MXINT8_BUG}
+XFAIL = {}  # family -> reason, for a known disagreement (strict xfail)
 
 SHAPES = [(7, 13), (1, 1), (33, 7), (13, 33), (1, 17), (40, 5), (3, 1), (97, 2), (2, 300)]
 SHAPES_128_ROWS = [(130, 3), (3, 130), (7, 13)]

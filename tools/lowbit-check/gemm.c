@@ -194,6 +194,8 @@ static size_t model_block(const lowbit_qtensor *q, size_t r, size_t k)
 static double model_elem(const lowbit_qtensor *q, size_t r, size_t k)
 {
     double v = mdl_value(q->format.elem, q_elem_code(q, r, k));
+    if (q->format.elem == LOWBIT_INT8 && q->format.scale_type == LOWBIT_E8M0)
+        v = ldexp(v, -6); /* MXINT8: 1.6 fixed point */
     if (q->format.flags & LOWBIT_FMT_ZERO_POINT)
         v -= mdl_value(q->format.elem, q_zp_code(q, model_block(q, r, k)));
     return v;

@@ -77,13 +77,13 @@ static void lut_init(const lb_operand *o, elem_lut *t)
     if (bits > 8)
         return;
     for (uint32_t c = 0; c < (1u << bits); c++)
-        t->v[c] = lb_decode(o->q.format.elem, c);
+        t->v[c] = lb_decode(o->q.format.elem, c) * o->code_value;
 }
 
 static float elem_value(const lb_operand *o, const elem_lut *t, size_t r, size_t k)
 {
     uint32_t c = lb_opnd_code(o, r, k);
-    return lowbit_dtype_bits(o->q.format.elem) > 8 ? lb_decode(o->q.format.elem, c) : t->v[c];
+    return lowbit_dtype_bits(o->q.format.elem) > 8 ? lb_decode(o->q.format.elem, c) * o->code_value : t->v[c];
 }
 
 /* Row r of operand o into `width`-strided words at out (column `lane`). */
@@ -214,50 +214,121 @@ static int next_chunk(const gemm_geom *g, size_t *b, size_t *s, seg *out)
     return n;
 }
 
-LBV_FI lbv_f32 elem_vec(lowbit_dtype t, const uint8_t *codes, size_t k, int v)
+/*
+ * B's codes to values, cheaper than the general decoders (this runs once
+ * per weight in decode-sized calls).  A minifloat's magnitude bits placed
+ * at the top of an f32 mantissa read as 2^(e-127) * 1.m (or, for e = 0, as
+ * the f32 subnormal 2^-126 * 0.m); one multiply by 2^(127-bias) makes that
+ * the element's value, exactly, subnormals included (no FTZ/DAZ anywhere).
+ * Then the sign, and the type's NaN / Inf codes by select.
+ */
+LBV_FI lbv_f32 fast_minifloat(lbv_u32 c, const int ebits, const int mbits, const int bias)
 {
-    return lbv_as_f32(load_f32bits(t, codes, k * GNR + (size_t)v * LBV_N));
+    const uint32_t magmask = (1u << (ebits + mbits)) - 1u;
+    lbv_u32 mag = c & magmask;
+    lbv_f32 v = lbv_as_f32(mag << (23 - mbits)) * lbv_as_f32(lbv_splat((uint32_t)(254 - bias) << 23));
+    return lbv_as_f32(lbv_as_u32(v) | (c >> (ebits + mbits)) << 31);
 }
 
-/* Decode the chunk's words of one panel into w ([step][GNR]); t is a
- * constant after inlining, so each type gets its own decoder. */
+LBV_FI lbv_f32 with_nan(lbv_i32 is_nan, lbv_f32 v)
+{
+    return lbv_as_f32(lbv_sel(is_nan, lbv_splat(0x7FC00000u), lbv_as_u32(v)));
+}
+
+/* LBV_N values of B (type t, a constant after inlining) from code index
+ * i; es: the value of code 1 for INT8 (2^-6 for MXINT8). */
+LBV_FI lbv_f32 b_values(lowbit_dtype t, const uint8_t *codes, size_t i, lbv_f32 es)
+{
+    lbv_u32 c = load_codes(lb_bits(t), codes, i);
+    switch (t) {
+    case LOWBIT_E4M3:     return with_nan((c & 0x7Fu) == 0x7Fu, fast_minifloat(c, 4, 3, 7));
+    case LOWBIT_E4M3FNUZ: return with_nan(c == 0x80u, fast_minifloat(c, 4, 3, 8));
+    case LOWBIT_E5M2FNUZ: return with_nan(c == 0x80u, fast_minifloat(c, 5, 2, 16));
+    case LOWBIT_E5M2: {
+        lbv_f32 v = fast_minifloat(c, 5, 2, 15);
+        /* exponent 31: Inf (mantissa 0) or NaN, as f32 exponent 255 */
+        lbv_u32 special = lbv_as_u32(v) | 0x7F800000u;
+        v = lbv_as_f32(lbv_sel((c & 0x7Cu) == 0x7Cu, special, lbv_as_u32(v)));
+        return with_nan((c & 0x7Fu) > 0x7Cu, v);
+    }
+    case LOWBIT_E3M2:     return fast_minifloat(c, 3, 2, 3);
+    case LOWBIT_E2M3:     return fast_minifloat(c, 2, 3, 1);
+    case LOWBIT_E2M1:     return fast_minifloat(c, 2, 1, 1);
+    case LOWBIT_INT8:     return lbv_i32_to_f32((lbv_i32)(c << 24) >> 24) * es;
+    case LOWBIT_INT4:     return lbv_i32_to_f32((lbv_i32)(c << 28) >> 28);
+    default:              return lbv_i32_to_f32((lbv_i32)c); /* UINT4 */
+    }
+}
+
+/* Integer B elements n (value = n * 2^u) as int32 lanes (INT8: the code,
+ * MXINT8's included). */
+LBV_FI lbv_i32 b_ints(lowbit_dtype t, const uint8_t *codes, size_t i, lbv_f32 up)
+{
+    lbv_u32 c = load_codes(lb_bits(t), codes, i);
+    switch (t) {
+    case LOWBIT_INT8:  return (lbv_i32)(c << 24) >> 24;
+    case LOWBIT_INT4:  return (lbv_i32)(c << 28) >> 28;
+    case LOWBIT_UINT4: return (lbv_i32)c;
+    default:           return lbv_f32_to_i32_trunc(b_values(t, codes, i, lbv_splat_f32(1.0f)) * up); /* E2M1, E2M3: exact */
+    }
+}
+
+/* Decode the chunk's words of one panel into w ([step][GNR]).  t, integer
+ * and zp are constants after inlining: one loop per combination. */
 LBV_FI void decode_chunk_t(const lb_gemm_job *j, const panel_geom *pg, const uint8_t *panel, const seg *sg,
-                           int nseg, uint32_t *w, const lowbit_dtype t)
+                           int nseg, uint32_t *w, const lowbit_dtype t, const int integer, const int zp)
 {
     const size_t L = j->kblock;
-    const int zp = j->b.scheme == LB_SCHEME_ZP;
     const lbv_f32 up = lbv_splat_f32(ldexpf(1.0f, -j->b.unit_log2));
+    const lbv_f32 es = lbv_splat_f32(j->b.code_value);
     for (int i = 0; i < nseg; i++) {
         const size_t k0 = sg[i].block * L;
         lbv_f32 z[GNV];
-        for (int v = 0; v < GNV; v++)
+        lbv_i32 zi[GNV];
+        for (int v = 0; v < GNV; v++) {
             z[v] = zp ? lbv_as_f32(lbv_load(panel + pg->zp_off + (sg[i].block * GNR + (size_t)v * LBV_N) * 4))
                       : lbv_splat_f32(0.0f);
-        for (size_t s = sg[i].s0; s < sg[i].s0 + sg[i].steps; s++, w += GNR) {
-            for (int v = 0; v < GNV; v++) {
-                if (!j->integer) {
-                    lbv_f32 x = elem_vec(t, panel, k0 + s, v);
+            zi[v] = lbv_f32_to_i32_trunc(z[v]);
+        }
+        size_t s = sg[i].s0, s1 = sg[i].s0 + sg[i].steps;
+        if (!integer) {
+            for (; s < s1; s++, w += GNR)
+                for (int v = 0; v < GNV; v++) {
+                    lbv_f32 x = b_values(t, panel, (k0 + s) * GNR + (size_t)v * LBV_N, es);
                     if (zp)
                         x = x - z[v]; /* small integers: exact */
                     lbv_store(w + v * LBV_N, lbv_as_u32(x));
-                    continue;
                 }
+            continue;
+        }
+        /* whole pairs, then (odd L) the block's last k alone */
+        size_t whole = (k0 + 2 * s1 <= k0 + L) ? s1 : s1 - 1;
+        for (; s < whole; s++, w += GNR)
+            for (int v = 0; v < GNV; v++) {
                 size_t k = k0 + 2 * s;
-                lbv_i32 lo = lbv_f32_to_i32_trunc(elem_vec(t, panel, k, v) * up - z[v]);
-                lbv_i32 hi = (lbv_i32)lbv_splat(0);
-                if (k + 1 < k0 + L)
-                    hi = lbv_f32_to_i32_trunc(elem_vec(t, panel, k + 1, v) * up - z[v]);
+                lbv_i32 lo = b_ints(t, panel, k * GNR + (size_t)v * LBV_N, up) - zi[v];
+                lbv_i32 hi = b_ints(t, panel, (k + 1) * GNR + (size_t)v * LBV_N, up) - zi[v];
                 lbv_store(w + v * LBV_N, ((lbv_u32)lo & 0xFFFFu) | (lbv_u32)hi << 16);
             }
-        }
+        for (; s < s1; s++, w += GNR)
+            for (int v = 0; v < GNV; v++) {
+                lbv_i32 lo = b_ints(t, panel, (k0 + 2 * s) * GNR + (size_t)v * LBV_N, up) - zi[v];
+                lbv_store(w + v * LBV_N, (lbv_u32)lo & 0xFFFFu);
+            }
     }
 }
 
 static void decode_chunk(const lb_gemm_job *j, const panel_geom *pg, const uint8_t *panel, const seg *sg, int nseg,
                          uint32_t *w)
 {
+    const int zp = j->b.scheme == LB_SCHEME_ZP;
 #define DECODE_CASE(T)                                                                                       \
-    case T: decode_chunk_t(j, pg, panel, sg, nseg, w, T); break
+    case T:                                                                                                  \
+        if (j->integer)                                                                                      \
+            zp ? decode_chunk_t(j, pg, panel, sg, nseg, w, T, 1, 1) : decode_chunk_t(j, pg, panel, sg, nseg, w, T, 1, 0); \
+        else                                                                                                 \
+            zp ? decode_chunk_t(j, pg, panel, sg, nseg, w, T, 0, 1) : decode_chunk_t(j, pg, panel, sg, nseg, w, T, 0, 0); \
+        break
     switch (j->b.q.format.elem) {
         DECODE_CASE(LOWBIT_E4M3);
         DECODE_CASE(LOWBIT_E5M2);
