@@ -24,9 +24,14 @@
  *
  * Layouts:
  *   A tile of GMR rows:  [block][step][GMR] words, then [block][GMR] f32 scales
- *   B panel of GNR rows: [k][GNR] codes at B's storage width, then
+ *   B panel of GNR rows: [block][group][GNR] 32-bit code words, then
  *                        [block][GNR] f32 scales, then (zero-point formats)
- *                        [block][GNR] zero points as f32
+ *                        [block][GNR] zero points as f32.  A code word holds
+ *                        kg = 32 / width consecutive k of one row of B (k4
+ *                        bytes or k8 nibbles, the layout VNNI-style byte
+ *                        dot products want; 6-bit codes take a byte each),
+ *                        code j at bits [width * j, width * (j + 1)); each
+ *                        block is padded to whole words with code 0.
  * Rows past N or M are zero codes with zero scales and are never stored.
  * Loops (per task, BLIS-style): for each B panel, for each chunk of at most
  * KC_STEPS words of K, decode the chunk; for each A tile, run its microtile
@@ -116,15 +121,22 @@ static void pack_row(const lb_gemm_job *j, const lb_operand *o, const elem_lut *
 
 /* B panel geometry: bytes of the codes, of the scales (and zero points),
  * of the whole panel (multiples of 64). */
-typedef struct panel_geom {
+struct panel_geom {
+    unsigned width;             /* bits per code in the words: 4 or 8 */
+    size_t kg;                  /* codes per word */
+    size_t groups;              /* words per row and block */
     size_t code_bytes, scale_off, zp_off, bytes;
-} panel_geom;
+};
+typedef struct panel_geom panel_geom;
 
 static panel_geom panel_of(const lb_gemm_job *j)
 {
     panel_geom p;
     size_t nblk = j->K / j->kblock;
-    p.code_bytes = (j->K * GNR * lowbit_dtype_bits(j->b.q.format.elem) / 8 + 63) & ~(size_t)63;
+    p.width = lowbit_dtype_bits(j->b.q.format.elem) == 4 ? 4 : 8;
+    p.kg = 32 / p.width;
+    p.groups = (j->kblock + p.kg - 1) / p.kg;
+    p.code_bytes = nblk * p.groups * GNR * 4;
     p.scale_off = p.code_bytes;
     p.zp_off = p.scale_off + nblk * GNR * 4;
     p.bytes = (p.zp_off + (j->b.scheme == LB_SCHEME_ZP ? nblk * GNR * 4 : 0) + 63) & ~(size_t)63;
@@ -140,15 +152,17 @@ static void pack_b(const lb_gemm_job *j, void *dst, size_t n0, size_t n1)
 {
     const panel_geom pg = panel_of(j);
     const lb_operand *o = &j->b;
-    const unsigned bits = lowbit_dtype_bits(o->q.format.elem);
     const size_t L = j->kblock, nblk = j->K / L;
     for (size_t p = n0 / GNR; p * GNR < n1; p++) {
         uint8_t *panel = (uint8_t *)dst + p * pg.bytes;
         memset(panel, 0, pg.bytes);
         for (size_t i = 0; i < GNR && p * GNR + i < j->N; i++) {
             size_t n = p * GNR + i;
-            for (size_t k = 0; k < j->K; k++)
-                lb_store_packed(bits, panel, k * GNR + i, lb_opnd_code(o, n, k));
+            uint32_t *words = (uint32_t *)panel;
+            for (size_t k = 0; k < j->K; k++) {
+                size_t b = k / L, g = (k % L) / pg.kg, at = (k % L) % pg.kg;
+                words[(b * pg.groups + g) * GNR + i] |= lb_opnd_code(o, n, k) << (pg.width * at);
+            }
             for (size_t b = 0; b < nblk; b++) {
                 float s = lb_opnd_scale(o, n, b * L), z = (float)lb_opnd_zero_point(o, n, b * L);
                 memcpy(panel + pg.scale_off + (b * GNR + i) * 4, &s, 4);
@@ -159,14 +173,39 @@ static void pack_b(const lb_gemm_job *j, void *dst, size_t n0, size_t n1)
     }
 }
 
+/* An ISA may add a byte-level path for decode-sized integer calls over the
+ * same B panels (kernels/cpu/avx2/gemm_w4_decode_avx2.c); it defines
+ * LBV_GEMM_HAVE_BYTE_PATH and these four after including this file. */
+#ifdef LBV_GEMM_HAVE_BYTE_PATH
+static int byte_path_applies(const lb_gemm_job *j);
+static size_t byte_pack_a_size(const lb_gemm_job *j);
+static void byte_pack_a(const lb_gemm_job *j, void *dst, size_t m0, size_t m1);
+static void byte_gemm(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0, size_t n1);
+#else
+static int byte_path_applies(const lb_gemm_job *j)
+{
+    (void)j;
+    return 0;
+}
+#define byte_pack_a_size pack_a_size
+#define byte_pack_a pack_a
+#define byte_gemm gemm_simd
+#endif
+
 static size_t pack_a_size(const lb_gemm_job *j)
 {
+    if (byte_path_applies(j))
+        return byte_pack_a_size(j);
     gemm_geom g = geom_of(j);
     return (j->M + GMR - 1) / GMR * panel_words(&g, GMR) * 4;
 }
 
 static void pack_a(const lb_gemm_job *j, void *dst, size_t m0, size_t m1)
 {
+    if (byte_path_applies(j)) {
+        byte_pack_a(j, dst, m0, m1);
+        return;
+    }
     gemm_geom g = geom_of(j);
     elem_lut t;
     lut_init(&j->a, &t);
@@ -235,11 +274,10 @@ LBV_FI lbv_f32 with_nan(lbv_i32 is_nan, lbv_f32 v)
     return lbv_as_f32(lbv_sel(is_nan, lbv_splat(0x7FC00000u), lbv_as_u32(v)));
 }
 
-/* LBV_N values of B (type t, a constant after inlining) from code index
- * i; es: the value of code 1 for INT8 (2^-6 for MXINT8). */
-LBV_FI lbv_f32 b_values(lowbit_dtype t, const uint8_t *codes, size_t i, lbv_f32 es)
+/* Values of B's codes c (type t, a constant after inlining); es: the
+ * value of code 1 for INT8 (2^-6 for MXINT8). */
+LBV_FI lbv_f32 b_values(lowbit_dtype t, lbv_u32 c, lbv_f32 es)
 {
-    lbv_u32 c = load_codes(lb_bits(t), codes, i);
     switch (t) {
     case LOWBIT_E4M3:     return with_nan((c & 0x7Fu) == 0x7Fu, fast_minifloat(c, 4, 3, 7));
     case LOWBIT_E4M3FNUZ: return with_nan(c == 0x80u, fast_minifloat(c, 4, 3, 8));
@@ -262,14 +300,13 @@ LBV_FI lbv_f32 b_values(lowbit_dtype t, const uint8_t *codes, size_t i, lbv_f32 
 
 /* Integer B elements n (value = n * 2^u) as int32 lanes (INT8: the code,
  * MXINT8's included). */
-LBV_FI lbv_i32 b_ints(lowbit_dtype t, const uint8_t *codes, size_t i, lbv_f32 up)
+LBV_FI lbv_i32 b_ints(lowbit_dtype t, lbv_u32 c, lbv_f32 up)
 {
-    lbv_u32 c = load_codes(lb_bits(t), codes, i);
     switch (t) {
     case LOWBIT_INT8:  return (lbv_i32)(c << 24) >> 24;
     case LOWBIT_INT4:  return (lbv_i32)(c << 28) >> 28;
     case LOWBIT_UINT4: return (lbv_i32)c;
-    default:           return lbv_f32_to_i32_trunc(b_values(t, codes, i, lbv_splat_f32(1.0f)) * up); /* E2M1, E2M3: exact */
+    default:           return lbv_f32_to_i32_trunc(b_values(t, c, lbv_splat_f32(1.0f)) * up); /* E2M1, E2M3: exact */
     }
 }
 
@@ -282,7 +319,6 @@ LBV_FI void decode_chunk_t(const lb_gemm_job *j, const panel_geom *pg, const uin
     const lbv_f32 up = lbv_splat_f32(ldexpf(1.0f, -j->b.unit_log2));
     const lbv_f32 es = lbv_splat_f32(j->b.code_value);
     for (int i = 0; i < nseg; i++) {
-        const size_t k0 = sg[i].block * L;
         lbv_f32 z[GNV];
         lbv_i32 zi[GNV];
         for (int v = 0; v < GNV; v++) {
@@ -290,30 +326,32 @@ LBV_FI void decode_chunk_t(const lb_gemm_job *j, const panel_geom *pg, const uin
                       : lbv_splat_f32(0.0f);
             zi[v] = lbv_f32_to_i32_trunc(z[v]);
         }
+        const uint32_t *cw = (const uint32_t *)panel + sg[i].block * pg->groups * GNR;
+        const uint32_t mask = (1u << pg->width) - 1u;
         size_t s = sg[i].s0, s1 = sg[i].s0 + sg[i].steps;
         if (!integer) {
             for (; s < s1; s++, w += GNR)
                 for (int v = 0; v < GNV; v++) {
-                    lbv_f32 x = b_values(t, panel, (k0 + s) * GNR + (size_t)v * LBV_N, es);
+                    lbv_u32 word = lbv_load(cw + (s / pg->kg) * GNR + (size_t)v * LBV_N);
+                    lbv_f32 x = b_values(t, (word >> (pg->width * (s % pg->kg))) & mask, es);
                     if (zp)
                         x = x - z[v]; /* small integers: exact */
                     lbv_store(w + v * LBV_N, lbv_as_u32(x));
                 }
             continue;
         }
-        /* whole pairs, then (odd L) the block's last k alone */
-        size_t whole = (k0 + 2 * s1 <= k0 + L) ? s1 : s1 - 1;
-        for (; s < whole; s++, w += GNR)
-            for (int v = 0; v < GNV; v++) {
-                size_t k = k0 + 2 * s;
-                lbv_i32 lo = b_ints(t, panel, k * GNR + (size_t)v * LBV_N, up) - zi[v];
-                lbv_i32 hi = b_ints(t, panel, (k + 1) * GNR + (size_t)v * LBV_N, up) - zi[v];
-                lbv_store(w + v * LBV_N, ((lbv_u32)lo & 0xFFFFu) | (lbv_u32)hi << 16);
-            }
+        /* pair (2s, 2s + 1) lies in one word (kg is even); past the block's
+         * end (odd L) its second half is zero */
         for (; s < s1; s++, w += GNR)
             for (int v = 0; v < GNV; v++) {
-                lbv_i32 lo = b_ints(t, panel, (k0 + 2 * s) * GNR + (size_t)v * LBV_N, up) - zi[v];
-                lbv_store(w + v * LBV_N, (lbv_u32)lo & 0xFFFFu);
+                size_t k = 2 * s;
+                lbv_u32 word = lbv_load(cw + (k / pg->kg) * GNR + (size_t)v * LBV_N);
+                unsigned sh = pg->width * (unsigned)(k % pg->kg);
+                lbv_i32 lo = b_ints(t, (word >> sh) & mask, up) - zi[v];
+                lbv_i32 hi = b_ints(t, (word >> (sh + pg->width)) & mask, up) - zi[v];
+                if (k + 1 >= L)
+                    hi = (lbv_i32)lbv_splat(0);
+                lbv_store(w + v * LBV_N, ((lbv_u32)lo & 0xFFFFu) | (lbv_u32)hi << 16);
             }
     }
 }
@@ -455,6 +493,10 @@ static tile_fn tile_for(int integer, size_t rows)
 
 static void gemm_simd(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0, size_t n1)
 {
+    if (byte_path_applies(j)) {
+        byte_gemm(j, m0, m1, n0, n1);
+        return;
+    }
     const gemm_geom g = geom_of(j);
     const panel_geom pg = panel_of(j);
     const size_t aw = panel_words(&g, GMR);
