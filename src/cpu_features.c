@@ -70,9 +70,9 @@ uint32_t lb_detect_cpu_features(void)
         f |= LOWBIT_CPU_AMX;
 #if LOWBIT_SIMD_EMULATION
     /* test build: the AVX-512 kernels run on emulated intrinsics
-     * (tests/emulation/) and need only AVX2 */
+     * (tests/emulation/) and need only AVX2; so does the AMX kernel */
     if (f & LOWBIT_CPU_AVX2)
-        f |= LOWBIT_CPU_AVX512;
+        f |= LOWBIT_CPU_AVX512 | LOWBIT_CPU_AMX;
 #endif
     return f;
 }

@@ -1,0 +1,183 @@
+/*
+ * gemm_amx.c - the exact GEMM on AMX INT8 tiles for the integer pairs
+ * (W8A8, W4A8, MXFP4 x MXFP4, NVFP4, MXINT8, E2M3 ... whenever both
+ * operands' integers fit a signed byte), with AVX-512 for the block scales.
+ *
+ * Contract: kernels/cpu/ref/gemm_ref.c.  An integer block sum is exact in
+ * any order, so TDPBSSD (signed bytes, int32 accumulation) gives the
+ * reference's D whenever L * max|n_a| * max|n_b| < 2^31 (gemm_covers); the
+ * block's f32 arithmetic, acc = fma(f32(D) * 2^(ua+ub), s_a * s_b, acc), is
+ * done on 16-lane vectors exactly as the other kernels do it.
+ *
+ * Tiles: C (tile 0) 16 x 16 int32; A (tile 1) 16 rows x kt bytes; B
+ * (tile 2) kt/4 rows x 64 bytes, the k4-interleaved layout TDPBSSD reads.
+ * kt is the block length rounded up to 4 when it is at most 64, else 64
+ * (and the block is padded with zeros to whole tile steps).
+ *   A tile of 16 rows: [block][step][16][kt] bytes, then [block][16] f32 scales
+ *   B panel of 16 rows: [block][step][kt/4][16][4] bytes, then [block][16] f32 scales
+ * AMX needs the Linux permission request (arch_prctl ARCH_REQ_XCOMP_PERM),
+ * made by src/cpu_features.c before LOWBIT_CPU_AMX is reported.
+ */
+#include "../avx512/vec_avx512.h"
+#if defined(LOWBIT_SIMD_EMULATION)
+#include "amx_emu.h"
+#endif
+#include <math.h>
+#include "../../../src/internal.h"
+#include "../../../src/gemm_operand.h"
+
+#define AT 16 /* tile rows of A and C; columns of C */
+
+/* x in every lane, by its bits (a broadcast; -0 stays -0). */
+static lbv_f32 amx_bcast(float x)
+{
+    uint32_t w;
+    memcpy(&w, &x, 4);
+    return lbv_as_f32(lbv_splat(w));
+}
+
+typedef struct amx_geom {
+    size_t nblk, kt, steps;        /* blocks; bytes of k per tile step; steps per block */
+    size_t a_tile_bytes, b_panel_bytes;
+} amx_geom;
+
+static amx_geom amx_geom_of(const lb_gemm_job *j)
+{
+    amx_geom g;
+    size_t L = j->kblock;
+    g.nblk = j->K / L;
+    g.kt = L <= 64 ? (L + 3) / 4 * 4 : 64;
+    g.steps = (L + g.kt - 1) / g.kt;
+    g.a_tile_bytes = g.nblk * g.steps * AT * g.kt + g.nblk * AT * 4;
+    g.b_panel_bytes = g.nblk * g.steps * g.kt * AT + g.nblk * AT * 4;
+    return g;
+}
+
+/* Both operands' integers must be signed bytes (not INT8 less a zero point). */
+static int gemm_amx_covers(const lb_gemm_job *j)
+{
+    return j->integer && j->a.max_int <= 128 && j->b.max_int <= 128 &&
+           (double)j->kblock * j->a.max_int * j->b.max_int < 2147483648.0;
+}
+
+static size_t amx_pack_b_size(const lb_gemm_job *j)
+{
+    return (j->N + AT - 1) / AT * amx_geom_of(j).b_panel_bytes;
+}
+
+static void amx_pack_b(const lb_gemm_job *j, void *dst, size_t n0, size_t n1)
+{
+    const amx_geom g = amx_geom_of(j);
+    const size_t L = j->kblock;
+    for (size_t p = n0 / AT; p * AT < n1; p++) {
+        uint8_t *panel = (uint8_t *)dst + p * g.b_panel_bytes;
+        memset(panel, 0, g.b_panel_bytes);
+        float *scales = (float *)(panel + g.nblk * g.steps * g.kt * AT);
+        for (size_t i = 0; i < AT && p * AT + i < j->N; i++) {
+            size_t n = p * AT + i;
+            for (size_t k = 0; k < j->K; k++) {
+                size_t b = k / L, r = k % L, step = r / g.kt, kk = r % g.kt;
+                panel[((b * g.steps + step) * (g.kt / 4) + kk / 4) * 64 + i * 4 + kk % 4] =
+                    (uint8_t)(int8_t)lb_opnd_int(&j->b, n, k);
+            }
+            for (size_t b = 0; b < g.nblk; b++)
+                scales[b * AT + i] = lb_opnd_scale(&j->b, n, b * L);
+        }
+    }
+}
+
+static size_t amx_pack_a_size(const lb_gemm_job *j)
+{
+    return (j->M + AT - 1) / AT * amx_geom_of(j).a_tile_bytes;
+}
+
+static void amx_pack_a(const lb_gemm_job *j, void *dst, size_t m0, size_t m1)
+{
+    const amx_geom g = amx_geom_of(j);
+    const size_t L = j->kblock;
+    for (size_t t = m0 / AT; t * AT < m1; t++) {
+        uint8_t *tile = (uint8_t *)dst + t * g.a_tile_bytes;
+        memset(tile, 0, g.a_tile_bytes);
+        float *scales = (float *)(tile + g.nblk * g.steps * AT * g.kt);
+        for (size_t i = 0; i < AT && t * AT + i < j->M; i++) {
+            size_t m = t * AT + i;
+            for (size_t k = 0; k < j->K; k++) {
+                size_t b = k / L, r = k % L, step = r / g.kt, kk = r % g.kt;
+                tile[((b * g.steps + step) * AT + i) * g.kt + kk] = (uint8_t)(int8_t)lb_opnd_int(&j->a, m, k);
+            }
+            for (size_t b = 0; b < g.nblk; b++)
+                scales[b * AT + i] = lb_opnd_scale(&j->a, m, b * L);
+        }
+    }
+}
+
+/* LDTILECFG image: palette 1, C 16 x 64 B, A 16 x kt B, B kt/4 x 64 B. */
+static void amx_config(uint8_t cfg[64], size_t kt)
+{
+    memset(cfg, 0, 64);
+    cfg[0] = 1;
+    const uint16_t colsb[3] = {64, (uint16_t)kt, 64};
+    const uint8_t rows[3] = {AT, AT, (uint8_t)(kt / 4)};
+    for (int t = 0; t < 3; t++) {
+        memcpy(cfg + 16 + 2 * t, &colsb[t], 2);
+        cfg[48 + t] = rows[t];
+    }
+}
+
+static void gemm_amx(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0, size_t n1)
+{
+    const amx_geom g = amx_geom_of(j);
+    uint8_t cfg[64] __attribute__((aligned(64)));
+    amx_config(cfg, g.kt);
+    _tile_loadconfig(cfg);
+    int32_t dot[AT][AT] __attribute__((aligned(64)));
+    const lbv_f32 unit = lbv_splat_f32(ldexpf(1.0f, j->a.unit_log2 + j->b.unit_log2));
+    for (size_t t = m0 / AT; t * AT < m1; t++) {
+        const uint8_t *at = (const uint8_t *)j->packed_a + t * g.a_tile_bytes;
+        const float *as = (const float *)(at + g.nblk * g.steps * AT * g.kt);
+        for (size_t p = n0 / AT; p * AT < n1; p++) {
+            const uint8_t *bp = (const uint8_t *)j->packed + p * g.b_panel_bytes;
+            const float *bs = (const float *)(bp + g.nblk * g.steps * g.kt * AT);
+            lbv_f32 acc[AT];
+            for (int r = 0; r < AT; r++)
+                acc[r] = lbv_splat_f32(0.0f);
+            for (size_t b = 0; b < g.nblk; b++) {
+                _tile_zero(0);
+                for (size_t s = 0; s < g.steps; s++) {
+                    _tile_loadd(1, at + (b * g.steps + s) * AT * g.kt, g.kt);
+                    _tile_loadd(2, bp + (b * g.steps + s) * g.kt * AT, 64);
+                    _tile_dpbssd(0, 1, 2);
+                }
+                _tile_stored(0, dot, 64);
+                lbv_f32 sb = lbv_as_f32(lbv_load(bs + b * AT));
+                for (int r = 0; r < AT; r++) {
+                    lbv_f32 d = lbv_i32_to_f32((lbv_i32)lbv_load(dot[r])) * unit;
+                    acc[r] = lbv_fma(d, amx_bcast(as[b * AT + r]) * sb, acc[r]);
+                }
+            }
+            float out[AT][AT];
+            for (int r = 0; r < AT; r++)
+                memcpy(out[r], &acc[r], sizeof acc[r]);
+            for (size_t m = t * AT; m < (t + 1) * AT && m < m1; m++)
+                for (size_t n = p * AT; n < (p + 1) * AT && n < n1; n++)
+                    lb_gemm_store(j, m, n, out[m - t * AT][n - p * AT]);
+        }
+    }
+    _tile_release();
+}
+
+const lb_kernel lb_kernel_gemm_amx = {
+    .op = LOWBIT_OP_GEMM,
+    .backend = LOWBIT_BACKEND_AMX,
+    .exact = 1,
+    .name = "gemm_int_amx",
+    .formats = "integer pairs (int8 tiles)",
+    .gemm_covers = gemm_amx_covers,
+    .gemm = gemm_amx,
+    .gemm_pack_size = amx_pack_b_size,
+    .gemm_pack = amx_pack_b,
+    .gemm_pack_nr = AT,
+    .gemm_pack_a_size = amx_pack_a_size,
+    .gemm_pack_a = amx_pack_a,
+    .gemm_pack_mr = AT,
+};
