@@ -9,6 +9,7 @@
  *   cases.c       the benchmarked cases and their buffers
  *   measure.c     timing every case on every backend and thread count
  *   report.c      the table and the JSON lines
+ *   gemm.c        the GEMM cases, their timing, report, and the OpenBLAS peer
  */
 #ifndef LOWBIT_BENCH_H
 #define LOWBIT_BENCH_H
@@ -31,6 +32,9 @@ typedef struct bench_config {
     int json;               /* JSON lines on stdout, the table on stderr */
     int op;                 /* a lowbit_op, or -1 for all */
     const char *filter;     /* substring of the formats string, or NULL */
+    int gemm_fast;          /* GEMM with LOWBIT_GEMM_ALLOW_FAST */
+    double gemm_max_s;      /* longest GEMM call timed whole (0: the default) */
+    const char *gemm_shape; /* substring of "prefill MxNxK" / "decode MxNxK", or NULL */
     lowbit_backend backends[BENCH_MAX_BACKENDS];
     int backend_count;
 } bench_config;
@@ -123,8 +127,18 @@ lowbit_status case_run(const bench_case *c, case_shape sh, buffer_set *s);
 
 /* ---- measure.c ------------------------------------------------------ */
 
-/* Times every selected case; returns the number of failed library calls. */
-int measure_cases(const bench_config *cfg, const roofline *r);
+/* Times every selected conversion / quantize / dequantize case; returns the
+ * number of failed library calls, *measured the number of cases. */
+int measure_cases(const bench_config *cfg, const roofline *r, int *measured);
+/* Buffer sets of set_bytes each that together are cold (beyond twice the
+ * LLC; at most 64, --quick 4); 1 under --in-cache. */
+int buffer_sets_for(const bench_config *cfg, const roofline *r, double set_bytes);
+
+/* ---- gemm.c --------------------------------------------------------- */
+
+/* Times every selected GEMM case, and OpenBLAS on the same shapes where it
+ * was built in; returns the number of failed library calls. */
+int measure_gemm(const bench_config *cfg, const roofline *r, int *measured);
 
 /* ---- report.c ------------------------------------------------------- */
 

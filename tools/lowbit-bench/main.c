@@ -17,18 +17,22 @@ static void usage(FILE *o)
 {
     fprintf(o,
             "usage: lowbit-bench [options]\n"
-            "  Times lowbit's convert / quantize / dequantize on every CPU backend that runs\n"
-            "  here, at 1 and N threads, against memcpy bandwidth and the peak FMA and int8\n"
-            "  rates measured in the same run.\n"
+            "  Times lowbit's convert / quantize / dequantize and GEMM on every CPU backend\n"
+            "  that runs here, at 1 and N threads, against memcpy bandwidth and the peak FMA\n"
+            "  and int8 rates measured in the same run, and OpenBLAS sgemm/sgemv for GEMM.\n"
             "options:\n"
             "  --backend NAME   only this backend (ref, avx2, avx512, amx, neon)\n"
-            "  --op OP          only convert, quantize or dequantize\n"
-            "  --filter TEXT    only cases whose formats string contains TEXT\n"
+            "  --op OP          only convert, quantize, dequantize or gemm\n"
+            "  --filter TEXT    only cases whose formats string (GEMM: also the pair name) contains TEXT\n"
             "  --threads N      the second thread count (default: lowbit_get_num_threads())\n"
             "  --size-mib M     f32 input size per call in MiB (default 64; --in-cache 0.25)\n"
             "  --reps R         timed repetitions (default 5; --in-cache: at least R, default 20)\n"
             "  --in-cache       warm buffers of 256 KiB input, many repetitions\n"
             "  --quick          small sizes and few repetitions (a smoke run for CI)\n"
+            "  --gemm-shape S   only GEMM shapes whose \"prefill MxNxK\" / \"decode MxNxK\" contains S\n"
+            "  --gemm-fast      GEMM with LOWBIT_GEMM_ALLOW_FAST (default: exact)\n"
+            "  --gemm-max-s S   longest GEMM call timed at full shape; longer ones are timed on a\n"
+            "                   cut shape (default 10, --quick 0.1; reference-only backends 0.25 / 0.05)\n"
             "  --json           one JSON object per line on stdout (the table goes to stderr)\n"
             "  --help           this text\n");
 }
@@ -67,7 +71,7 @@ static int parse_op(const char *s)
     for (int op = 0; op < LOWBIT_OP_COUNT; op++)
         if (strcmp(s, lowbit_op_name((lowbit_op)op)) == 0)
             return op;
-    usage_error("unknown --op '%s' (convert, quantize or dequantize)", s);
+    usage_error("unknown --op '%s' (convert, quantize, dequantize or gemm)", s);
     return -1;
 }
 
@@ -84,13 +88,15 @@ static lowbit_backend parse_backend(const char *s)
 static void parse_options(int argc, char **argv, bench_config *cfg)
 {
     enum { OPT_BACKEND = 256, OPT_OP, OPT_FILTER, OPT_THREADS, OPT_SIZE, OPT_REPS, OPT_IN_CACHE, OPT_QUICK,
-           OPT_JSON, OPT_HELP };
+           OPT_JSON, OPT_HELP, OPT_GEMM_FAST, OPT_GEMM_MAX_S, OPT_GEMM_SHAPE };
     static const struct option options[] = {
         {"backend", required_argument, NULL, OPT_BACKEND}, {"op", required_argument, NULL, OPT_OP},
         {"filter", required_argument, NULL, OPT_FILTER},   {"threads", required_argument, NULL, OPT_THREADS},
         {"size-mib", required_argument, NULL, OPT_SIZE},   {"reps", required_argument, NULL, OPT_REPS},
         {"in-cache", no_argument, NULL, OPT_IN_CACHE},     {"quick", no_argument, NULL, OPT_QUICK},
         {"json", no_argument, NULL, OPT_JSON},             {"help", no_argument, NULL, OPT_HELP},
+        {"gemm-fast", no_argument, NULL, OPT_GEMM_FAST},   {"gemm-max-s", required_argument, NULL, OPT_GEMM_MAX_S},
+        {"gemm-shape", required_argument, NULL, OPT_GEMM_SHAPE},
         {NULL, 0, NULL, 0}};
     double size_mib = 0;
     lowbit_backend only = LOWBIT_BACKEND_COUNT;
@@ -108,6 +114,9 @@ static void parse_options(int argc, char **argv, bench_config *cfg)
         case OPT_IN_CACHE: cfg->in_cache = 1; break;
         case OPT_QUICK: cfg->quick = 1; break;
         case OPT_JSON: cfg->json = 1; break;
+        case OPT_GEMM_FAST: cfg->gemm_fast = 1; break;
+        case OPT_GEMM_MAX_S: cfg->gemm_max_s = parse_positive(optarg, "--gemm-max-s"); break;
+        case OPT_GEMM_SHAPE: cfg->gemm_shape = optarg; break;
         case OPT_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(2); /* getopt already named the option */
         }
@@ -170,7 +179,11 @@ int main(int argc, char **argv)
     roofline r;
     roofline_measure(&cfg, &r);
     report_roofline(&cfg, &r);
-    int failures = measure_cases(&cfg, &r);
+    int measured, gemm_measured;
+    int failures = measure_cases(&cfg, &r, &measured);
+    failures += measure_gemm(&cfg, &r, &gemm_measured);
+    if (!measured && !gemm_measured)
+        fprintf(table_out(&cfg), "(no case matches --op / --filter)\n");
     if (failures)
         fprintf(stderr, "lowbit-bench: %d measurement(s) failed\n", failures);
     return failures ? 1 : 0;

@@ -24,7 +24,7 @@ static int selected(const bench_config *cfg, const bench_case *c)
     return !cfg->filter || strstr(c->formats, cfg->filter) != NULL;
 }
 
-static int buffer_sets_for(const bench_config *cfg, const roofline *r, double set_bytes)
+int buffer_sets_for(const bench_config *cfg, const roofline *r, double set_bytes)
 {
     if (cfg->in_cache || set_bytes <= 0)
         return 1;
@@ -109,23 +109,25 @@ static void measure_one_case(const bench_config *cfg, const roofline *r, const b
     free(times);
 }
 
-int measure_cases(const bench_config *cfg, const roofline *r)
+int measure_cases(const bench_config *cfg, const roofline *r, int *measured)
 {
+    *measured = 0;
+    if (cfg->op == LOWBIT_OP_GEMM) /* gemm.c */
+        return 0;
     bench_case cases[MAX_CASES];
     size_t ncases = cases_build(cases, MAX_CASES);
     case_shape sh = shape_for(cfg->elements);
     float *master = alloc_touched(sh.rows * sh.cols * sizeof *master);
     fill_normal(master, sh.rows * sh.cols, 20261201);
     int failures = 0;
-    report_op_header(cfg, sh);
-    int measured = 0;
+    int header = 0;
     for (size_t i = 0; i < ncases; i++)
         if (selected(cfg, &cases[i])) {
+            if (!header++)
+                report_op_header(cfg, sh);
             measure_one_case(cfg, r, &cases[i], sh, master, &failures);
-            measured++;
+            ++*measured;
         }
-    if (!measured)
-        fprintf(table_out(cfg), "(no case matches --op / --filter)\n");
     lowbit_set_backend(LOWBIT_BACKEND_AUTO);
     lowbit_set_num_threads(0);
     free(master);

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Smoke test of lowbit-bench: `--quick --json` must print only JSON lines,
-among them a roofline line and an op line with positive GB/s, and a bad
-option must exit with status 2.  It checks that the tool works, not how
-fast anything is."""
+among them a roofline line, an op line with positive GB/s and a GEMM line
+with positive GFLOP/s, and a bad option must exit with status 2.  It checks
+that the tool works, not how fast anything is."""
 
 import json
 import subprocess
@@ -36,7 +36,8 @@ def main():
         return isinstance(r.get("gbps"), (int, float)) and r["gbps"] > 0
 
     roof = [r for r in rows if r["op"] == "roofline" and positive_gbps(r)]
-    ops = [r for r in rows if r["op"] != "roofline" and positive_gbps(r)]
+    ops = [r for r in rows if r["op"] not in ("roofline", "gemm") and positive_gbps(r)]
+    gemm = [r for r in rows if r["op"] == "gemm" and "error" not in r]
     if not roof:
         fail("no roofline line with positive gbps")
     if not ops:
@@ -45,11 +46,25 @@ def main():
         for key in ("shape", "roofline_fraction", "peer", "peer_ratio", "elements_per_s"):
             if key not in r:
                 fail("op line without %r: %r" % (key, r))
+    if not gemm:
+        fail("no gemm line")
+    for r in gemm:
+        for key in ("shape", "full_shape", "kind", "kernel" if r["backend"] == "openblas" else "mode", "gflops",
+                    "roofline", "roofline_fraction", "weight_gbps", "buffer_sets"):
+            if key not in r:
+                fail("gemm line without %r: %r" % (key, r))
+        if not (isinstance(r["gflops"], (int, float)) and r["gflops"] > 0):
+            fail("gemm line without positive gflops: %r" % r)
+        if r["backend"] != "openblas" and r.get("peer") is None:
+            fail("gemm line without a peer field: %r" % r)
+        if r.get("peer", "none") != "none" and "peer_ratio" not in r:
+            fail("gemm line with a peer but no peer_ratio: %r" % r)
 
     bad = subprocess.run([exe, "--op", "transmogrify"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if bad.returncode != 2:
         fail("--op transmogrify exited %d, expected 2" % bad.returncode)
-    print("OK: %d JSON lines, %d roofline and %d op lines with positive GB/s" % (len(rows), len(roof), len(ops)))
+    print("OK: %d JSON lines, %d roofline and %d op lines with positive GB/s, %d gemm lines"
+          % (len(rows), len(roof), len(ops), len(gemm)))
 
 
 if __name__ == "__main__":
