@@ -8,13 +8,13 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 need_apt=0
-for pkg in meson ninja-build pkg-config gcc g++ libcriterion-dev libsleef-dev python3; do
+for pkg in meson ninja-build pkg-config gcc g++ libcriterion-dev libsleef-dev libopenblas-dev python3; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt=1
 done
 if [ "$need_apt" = 1 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-        meson ninja-build pkg-config gcc g++ libcriterion-dev libsleef-dev python3 python3-pip >/dev/null
+        meson ninja-build pkg-config gcc g++ libcriterion-dev libsleef-dev libopenblas-dev python3 python3-pip >/dev/null
 fi
 
 # The Python oracles (ml_dtypes, NumPy) and the test runner.

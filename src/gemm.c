@@ -225,10 +225,13 @@ const lb_kernel *lb_find_gemm(const lb_gemm_job *j, int allow_fast)
             continue;
         if ((lowbit_cpu_features() & k->cpu_features) != k->cpu_features || !k->gemm_covers(j))
             continue;
-        /* Higher rung first; on one rung, an exact kernel before a fast one
-         * only if no fast one was asked for. */
-        if (!best || lb_rung_of(k->backend) > lb_rung_of(best->backend) ||
-            (lb_rung_of(k->backend) == lb_rung_of(best->backend) && best->exact && !k->exact))
+        /* Higher rung first; on one rung, a fast kernel when one was allowed,
+         * then the one needing the most CPU extensions (VNNI over plain). */
+        int rk = lb_rung_of(k->backend), rb = best ? lb_rung_of(best->backend) : -1;
+        if (!best || rk > rb ||
+            (rk == rb && best->exact && !k->exact) ||
+            (rk == rb && best->exact == k->exact &&
+             __builtin_popcount(k->cpu_features) > __builtin_popcount(best->cpu_features)))
             best = k;
     }
     return best;

@@ -23,6 +23,9 @@ extern const lb_kernel lb_kernel_quantize_avx512;
 extern const lb_kernel lb_kernel_dequantize_avx512;
 extern const lb_kernel lb_kernel_gemm_avx512;
 #endif
+#if LOWBIT_BUILT_AVX512VNNI
+extern const lb_kernel lb_kernel_gemm_avx512vnni;
+#endif
 #if LOWBIT_BUILT_AMX
 extern const lb_kernel lb_kernel_gemm_amx;
 #endif
@@ -49,6 +52,9 @@ const lb_kernel *const lb_registry[] = {
     &lb_kernel_quantize_avx512,
     &lb_kernel_dequantize_avx512,
     &lb_kernel_gemm_avx512,
+#endif
+#if LOWBIT_BUILT_AVX512VNNI
+    &lb_kernel_gemm_avx512vnni,
 #endif
 #if LOWBIT_BUILT_AMX
     &lb_kernel_gemm_amx,

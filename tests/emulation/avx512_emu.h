@@ -384,4 +384,14 @@ LBEMU __m512i lbemu_madd_epi16(__m512i a, __m512i b)
 #define _mm512_fmadd_ps lbemu_fmadd_ps
 #define _mm512_madd_epi16 lbemu_madd_epi16
 
+LBEMU __m512i lbemu_dpwssd_epi32(__m512i acc, __m512i a, __m512i b)
+{
+    lbemu_512 c = lbemu_in(acc), x = lbemu_in(a), y = lbemu_in(b);
+    for (int i = 0; i < 16; i++)
+        c.u32[i] += (uint32_t)((int32_t)(int16_t)x.u16[2 * i] * (int16_t)y.u16[2 * i] +
+                               (int32_t)(int16_t)x.u16[2 * i + 1] * (int16_t)y.u16[2 * i + 1]);
+    return lbemu_out(c);
+}
+#define _mm512_dpwssd_epi32 lbemu_dpwssd_epi32
+
 #endif

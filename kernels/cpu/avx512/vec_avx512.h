@@ -200,4 +200,13 @@ LBV_FI lbv_i32 lbv_madd16(lbv_u32 a, lbv_u32 b)
     return (lbv_i32)lbv_v(_mm512_madd_epi16(lbv_m(a), lbv_m(b)));
 }
 
+#if defined(LBV_AVX512_VNNI)
+/* AVX512-VNNI: VPDPWSSD, acc + lo*lo + hi*hi in one instruction. */
+#define LBV_HAVE_DOT16_ACC
+LBV_FI lbv_i32 lbv_dot16_acc(lbv_i32 acc, lbv_u32 a, lbv_u32 b)
+{
+    return (lbv_i32)lbv_v(_mm512_dpwssd_epi32(lbv_m((lbv_u32)acc), lbv_m(a), lbv_m(b)));
+}
+#endif
+
 #endif

@@ -385,6 +385,15 @@ static void decode_chunk(const lb_gemm_job *j, const panel_geom *pg, const uint8
 
 /* ---- microtiles --------------------------------------------------------- */
 
+/* acc + the int16 pair dot of a and b (VNNI's VPDPWSSD where the ISA
+ * header has it; both wrap, and the sums never reach 2^31). */
+#ifndef LBV_HAVE_DOT16_ACC
+LBV_FI lbv_i32 lbv_dot16_acc(lbv_i32 acc, lbv_u32 a, lbv_u32 b)
+{
+    return acc + lbv_madd16(a, b);
+}
+#endif
+
 /* *p in every lane, by its bits: a broadcast, never an arithmetic op. */
 static lbv_f32 bcast_f32(const void *p)
 {
@@ -436,8 +445,8 @@ static inline __attribute__((always_inline)) void tile_chunk(const tile_args *t,
             for (int m = 0; m < mr; m++) {
                 if (integer) {
                     lbv_u32 a = lbv_splat(ak[s * GMR + m]);
-                    d[m][0] = (lbv_u32)((lbv_i32)d[m][0] + lbv_madd16(a, b0));
-                    d[m][1] = (lbv_u32)((lbv_i32)d[m][1] + lbv_madd16(a, b1));
+                    d[m][0] = (lbv_u32)lbv_dot16_acc((lbv_i32)d[m][0], a, b0);
+                    d[m][1] = (lbv_u32)lbv_dot16_acc((lbv_i32)d[m][1], a, b1);
                 } else {
                     lbv_f32 a = bcast_f32(&ak[s * GMR + m]);
                     d[m][0] = lbv_as_u32(lbv_fma(a, lbv_as_f32(b0), lbv_as_f32(d[m][0])));
