@@ -67,7 +67,15 @@ static lowbit_status lb_gemm_format_check(const lowbit_format *f, const char *ar
                            arg, lowbit_dtype_name(f->elem));
         return LOWBIT_OK;
     }
-    return lowbit_format_check(f);
+    lowbit_status s = lowbit_format_check(f);
+    if (s != LOWBIT_OK) {
+        /* "format.elem: ..." becomes "b->format.elem: ...": name the operand */
+        char detail[400];
+        snprintf(detail, sizeof detail, "%s", lowbit_last_error());
+        const char *rest = strncmp(detail, "format", 6) == 0 ? detail + 6 : detail;
+        return lb_fail(s, "%s%s%s", arg, rest == detail ? ": " : "", rest);
+    }
+    return LOWBIT_OK;
 }
 
 /* lb_check_qtensor for GEMM operands (wide unscaled ones included). */
@@ -95,6 +103,11 @@ static lowbit_status lb_gemm_check_tensor(const lowbit_qtensor *q, const char *a
                            q->data_bytes, need);
         return LOWBIT_OK;
     }
+    char farg[32];
+    snprintf(farg, sizeof farg, "%s->format", arg);
+    lowbit_status s = lb_gemm_format_check(&q->format, farg);
+    if (s != LOWBIT_OK)
+        return s;
     return lb_check_qtensor(q, arg);
 }
 
@@ -433,11 +446,6 @@ static lowbit_format lb_fmt_from_words(const uint32_t w[6])
 static size_t lb_align_up(size_t x)
 {
     return x > SIZE_MAX - LB_PACK_ALIGN ? SIZE_MAX : (x + LB_PACK_ALIGN - 1) & ~(size_t)(LB_PACK_ALIGN - 1);
-}
-
-static size_t lb_add_sat(size_t a, size_t b)
-{
-    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
 }
 
 /* Validate a pack request and plan the buffer: kernel, header, size. */

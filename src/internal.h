@@ -221,6 +221,17 @@ void lb_store_block_scale(lowbit_qtensor *q, lb_scheme scheme, size_t b, const s
 typedef void (*lb_task_fn)(void *ctx, size_t task);
 void lb_parallel_for(size_t ntasks, lb_task_fn fn, void *ctx);
 
+/* Size arithmetic that saturates at SIZE_MAX instead of wrapping. */
+static inline size_t lb_mul_sat(size_t a, size_t b)
+{
+    return b && a > SIZE_MAX / b ? SIZE_MAX : a * b;
+}
+
+static inline size_t lb_add_sat(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
 /* Rank of a CPU backend (ref 0, avx2/neon 1, avx512 2, amx 3; -1 others). */
 int lb_rung_of(lowbit_backend b);
 

@@ -48,8 +48,10 @@ static amx_geom amx_geom_of(const lb_gemm_job *j)
     g.nblk = j->K / L;
     g.kt = L <= 64 ? (L + 3) / 4 * 4 : 64;
     g.steps = (L + g.kt - 1) / g.kt;
-    g.a_tile_bytes = g.nblk * g.steps * AT * g.kt + g.nblk * AT * 4;
-    g.b_panel_bytes = g.nblk * g.steps * g.kt * AT + g.nblk * AT * 4;
+    /* saturating: lowbit_gemm_pack_size must see an overflow, not a wrap */
+    size_t tiles = lb_mul_sat(lb_mul_sat(g.nblk, g.steps), AT * g.kt);
+    g.a_tile_bytes = lb_add_sat(tiles, lb_mul_sat(g.nblk, AT * 4));
+    g.b_panel_bytes = g.a_tile_bytes;
     return g;
 }
 
@@ -62,7 +64,7 @@ static int gemm_amx_covers(const lb_gemm_job *j)
 
 static size_t amx_pack_b_size(const lb_gemm_job *j)
 {
-    return (j->N + AT - 1) / AT * amx_geom_of(j).b_panel_bytes;
+    return lb_mul_sat((j->N + AT - 1) / AT, amx_geom_of(j).b_panel_bytes);
 }
 
 static void amx_pack_b(const lb_gemm_job *j, void *dst, size_t n0, size_t n1)
@@ -88,7 +90,7 @@ static void amx_pack_b(const lb_gemm_job *j, void *dst, size_t n0, size_t n1)
 
 static size_t amx_pack_a_size(const lb_gemm_job *j)
 {
-    return (j->M + AT - 1) / AT * amx_geom_of(j).a_tile_bytes;
+    return lb_mul_sat((j->M + AT - 1) / AT, amx_geom_of(j).a_tile_bytes);
 }
 
 static void amx_pack_a(const lb_gemm_job *j, void *dst, size_t m0, size_t m1)

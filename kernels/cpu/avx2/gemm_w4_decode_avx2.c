@@ -36,10 +36,10 @@ static byte_geom byte_geom_of(const lb_gemm_job *j)
     byte_geom g;
     g.nblk = j->K / j->kblock;
     g.groups = (j->kblock + 7) / 8;
-    g.row_words = g.nblk * g.groups * 2;
-    g.sums_off = BYTE_MAX_M * g.row_words * 4;
-    g.scales_off = g.sums_off + BYTE_MAX_M * g.nblk * 4;
-    g.bytes = g.scales_off + BYTE_MAX_M * g.nblk * 4;
+    g.row_words = lb_mul_sat(lb_mul_sat(g.nblk, g.groups), 2);
+    g.sums_off = lb_mul_sat(g.row_words, BYTE_MAX_M * 4);
+    g.scales_off = lb_add_sat(g.sums_off, lb_mul_sat(g.nblk, BYTE_MAX_M * 4));
+    g.bytes = lb_add_sat(g.scales_off, lb_mul_sat(g.nblk, BYTE_MAX_M * 4));
     return g;
 }
 

@@ -66,7 +66,7 @@ static gemm_geom geom_of(const lb_gemm_job *j)
 
 static size_t panel_words(const gemm_geom *g, size_t rows)
 {
-    return g->nblk * (g->steps + 1) * rows;
+    return lb_mul_sat(lb_mul_sat(g->nblk, g->steps + 1), rows);
 }
 
 /* ---- packing ---------------------------------------------------------- */
@@ -136,16 +136,19 @@ static panel_geom panel_of(const lb_gemm_job *j)
     p.width = lowbit_dtype_bits(j->b.q.format.elem) == 4 ? 4 : 8;
     p.kg = 32 / p.width;
     p.groups = (j->kblock + p.kg - 1) / p.kg;
-    p.code_bytes = nblk * p.groups * GNR * 4;
+    /* saturating: lowbit_gemm_pack_size must see an overflow, not a wrap */
+    p.code_bytes = lb_mul_sat(lb_mul_sat(nblk, p.groups), GNR * 4);
     p.scale_off = p.code_bytes;
-    p.zp_off = p.scale_off + nblk * GNR * 4;
-    p.bytes = (p.zp_off + (j->b.scheme == LB_SCHEME_ZP ? nblk * GNR * 4 : 0) + 63) & ~(size_t)63;
+    p.zp_off = lb_add_sat(p.scale_off, lb_mul_sat(nblk, GNR * 4));
+    p.bytes = lb_add_sat(lb_add_sat(p.zp_off, j->b.scheme == LB_SCHEME_ZP ? lb_mul_sat(nblk, GNR * 4) : 0), 63);
+    if (p.bytes != SIZE_MAX)
+        p.bytes &= ~(size_t)63;
     return p;
 }
 
 static size_t pack_b_size(const lb_gemm_job *j)
 {
-    return (j->N + GNR - 1) / GNR * panel_of(j).bytes;
+    return lb_mul_sat((j->N + GNR - 1) / GNR, panel_of(j).bytes);
 }
 
 static void pack_b(const lb_gemm_job *j, void *dst, size_t n0, size_t n1)
@@ -197,7 +200,7 @@ static size_t pack_a_size(const lb_gemm_job *j)
     if (byte_path_applies(j))
         return byte_pack_a_size(j);
     gemm_geom g = geom_of(j);
-    return (j->M + GMR - 1) / GMR * panel_words(&g, GMR) * 4;
+    return lb_mul_sat(lb_mul_sat((j->M + GMR - 1) / GMR, panel_words(&g, GMR)), 4);
 }
 
 static void pack_a(const lb_gemm_job *j, void *dst, size_t m0, size_t m1)
