@@ -72,7 +72,7 @@ uint32_t lb_detect_cpu_features(void)
     /* test build: the AVX-512 kernels run on emulated intrinsics
      * (tests/emulation/) and need only AVX2; so does the AMX kernel */
     if (f & LOWBIT_CPU_AVX2)
-        f |= LOWBIT_CPU_AVX512 | LOWBIT_CPU_AVX512_VNNI | LOWBIT_CPU_AMX;
+        f |= LOWBIT_CPU_AVX512 | LOWBIT_CPU_AVX512_VNNI | LOWBIT_CPU_AVX_VNNI | LOWBIT_CPU_AMX;
 #endif
     return f;
 }

@@ -23,11 +23,15 @@ extern const lb_kernel lb_kernel_quantize_avx512;
 extern const lb_kernel lb_kernel_dequantize_avx512;
 extern const lb_kernel lb_kernel_gemm_avx512;
 #endif
+#if LOWBIT_BUILT_AVXVNNI
+extern const lb_kernel lb_kernel_gemm_avxvnni;
+#endif
 #if LOWBIT_BUILT_AVX512VNNI
 extern const lb_kernel lb_kernel_gemm_avx512vnni;
 #endif
 #if LOWBIT_BUILT_AMX
 extern const lb_kernel lb_kernel_gemm_amx;
+extern const lb_kernel lb_kernel_gemm_bf16_amx;
 #endif
 #if LOWBIT_BUILT_NEON
 extern const lb_kernel lb_kernel_convert_any_neon;
@@ -53,11 +57,15 @@ const lb_kernel *const lb_registry[] = {
     &lb_kernel_dequantize_avx512,
     &lb_kernel_gemm_avx512,
 #endif
+#if LOWBIT_BUILT_AVXVNNI
+    &lb_kernel_gemm_avxvnni,
+#endif
 #if LOWBIT_BUILT_AVX512VNNI
     &lb_kernel_gemm_avx512vnni,
 #endif
 #if LOWBIT_BUILT_AMX
     &lb_kernel_gemm_amx,
+    &lb_kernel_gemm_bf16_amx,
 #endif
 #if LOWBIT_BUILT_NEON
     &lb_kernel_convert_any_neon,

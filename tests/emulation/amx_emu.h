@@ -1,7 +1,7 @@
 /*
  * amx_emu.h - the AMX-TILE / AMX-INT8 intrinsics kernels/cpu/amx/ uses,
  * written out from Intel's pseudo-code over eight thread-local tiles, for
- * the test build -Dsimd_emulation=true.  It lets lowbit-check hold the AMX
+ * the test build -Dsimd_emulation=true (and AMX-BF16's TDPBF16PS).  It lets lowbit-check hold the AMX
  * kernel's packing, tile shapes and accumulation to the reference on a
  * machine without AMX; only the instruction encoding is not exercised.
  */
@@ -62,17 +62,44 @@ static __attribute__((unused)) void lbemu_dpbssd(int c, int a, int b)
         }
 }
 
+/* TDPBF16PS: C[m][n] (f32) += A[m][2p] * B[p][2n] + A[m][2p+1] * B[p][2n+1]
+ * over the pairs p, bf16 inputs (any f32 order is allowed: a fast kernel). */
+static __attribute__((unused)) float lbemu_bf16(const uint8_t *p)
+{
+    uint32_t u = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 24;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static __attribute__((unused)) void lbemu_dpbf16ps(int c, int a, int b)
+{
+    lbemu_tile *C = &lbemu_tiles[c];
+    const lbemu_tile *A = &lbemu_tiles[a], *B = &lbemu_tiles[b];
+    for (unsigned m = 0; m < C->rows; m++)
+        for (unsigned n = 0; n < C->colsb / 4; n++) {
+            float acc;
+            memcpy(&acc, &C->data[m][4 * n], 4);
+            for (unsigned p = 0; p < A->colsb / 4; p++)
+                acc += lbemu_bf16(&A->data[m][4 * p]) * lbemu_bf16(&B->data[p][4 * n]) +
+                       lbemu_bf16(&A->data[m][4 * p + 2]) * lbemu_bf16(&B->data[p][4 * n + 2]);
+            memcpy(&C->data[m][4 * n], &acc, 4);
+        }
+}
+
 #undef _tile_loadconfig
 #undef _tile_release
 #undef _tile_zero
 #undef _tile_loadd
 #undef _tile_stored
 #undef _tile_dpbssd
+#undef _tile_dpbf16ps
 #define _tile_loadconfig(cfg) lbemu_tile_loadconfig(cfg)
 #define _tile_release() ((void)0)
 #define _tile_zero(t) memset(lbemu_tiles[t].data, 0, sizeof lbemu_tiles[t].data)
 #define _tile_loadd(t, base, stride) lbemu_tile_load(t, base, stride)
 #define _tile_stored(t, base, stride) lbemu_tile_store(t, base, stride)
 #define _tile_dpbssd(c, a, b) lbemu_dpbssd(c, a, b)
+#define _tile_dpbf16ps(c, a, b) lbemu_dpbf16ps(c, a, b)
 
 #endif

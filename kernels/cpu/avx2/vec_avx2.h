@@ -167,4 +167,17 @@ LBV_FI lbv_i32 lbv_madd16(lbv_u32 a, lbv_u32 b)
     return (lbv_i32)_mm256_madd_epi16((__m256i)a, (__m256i)b);
 }
 
+#if defined(LBV_AVX_VNNI)
+/* AVX-VNNI: VPDPWSSD on ymm, acc + lo*lo + hi*hi in one instruction
+ * (emulated by tests/emulation/avxvnni_emu.h in the test build). */
+#if defined(LOWBIT_SIMD_EMULATION)
+#include "avxvnni_emu.h"
+#endif
+#define LBV_HAVE_DOT16_ACC
+LBV_FI lbv_i32 lbv_dot16_acc(lbv_i32 acc, lbv_u32 a, lbv_u32 b)
+{
+    return (lbv_i32)_mm256_dpwssd_avx_epi32((__m256i)acc, (__m256i)a, (__m256i)b);
+}
+#endif
+
 #endif
