@@ -25,16 +25,9 @@
 #include <math.h>
 #include "../../../src/internal.h"
 #include "../../../src/gemm_operand.h"
+#include "amx_tiles.h"
 
-#define AT 16 /* tile rows of A and C; columns of C */
-
-/* x in every lane, by its bits (a broadcast; -0 stays -0). */
-static lbv_f32 amx_bcast(float x)
-{
-    uint32_t w;
-    memcpy(&w, &x, 4);
-    return lbv_as_f32(lbv_splat(w));
-}
+#define AT AMX_T /* tile rows of A and C; columns of C */
 
 typedef struct amx_geom {
     size_t nblk, kt, steps;        /* blocks; bytes of k per tile step; steps per block */
@@ -113,24 +106,11 @@ static void amx_pack_a(const lb_gemm_job *j, void *dst, size_t m0, size_t m1)
     }
 }
 
-/* LDTILECFG image: palette 1, C 16 x 64 B, A 16 x kt B, B kt/4 x 64 B. */
-static void amx_config(uint8_t cfg[64], size_t kt)
-{
-    memset(cfg, 0, 64);
-    cfg[0] = 1;
-    const uint16_t colsb[3] = {64, (uint16_t)kt, 64};
-    const uint8_t rows[3] = {AT, AT, (uint8_t)(kt / 4)};
-    for (int t = 0; t < 3; t++) {
-        memcpy(cfg + 16 + 2 * t, &colsb[t], 2);
-        cfg[48 + t] = rows[t];
-    }
-}
-
 static void gemm_amx(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0, size_t n1)
 {
     const amx_geom g = amx_geom_of(j);
     uint8_t cfg[64] __attribute__((aligned(64)));
-    amx_config(cfg, g.kt);
+    amx_tile_config(cfg, g.kt, g.kt / 4);
     _tile_loadconfig(cfg);
     int32_t dot[AT][AT] __attribute__((aligned(64)));
     const lbv_f32 unit = lbv_splat_f32(ldexpf(1.0f, j->a.unit_log2 + j->b.unit_log2));
@@ -157,12 +137,7 @@ static void gemm_amx(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0, size
                     acc[r] = lbv_fma(d, amx_bcast(as[b * AT + r]) * sb, acc[r]);
                 }
             }
-            float out[AT][AT];
-            for (int r = 0; r < AT; r++)
-                memcpy(out[r], &acc[r], sizeof acc[r]);
-            for (size_t m = t * AT; m < (t + 1) * AT && m < m1; m++)
-                for (size_t n = p * AT; n < (p + 1) * AT && n < n1; n++)
-                    lb_gemm_store(j, m, n, out[m - t * AT][n - p * AT]);
+            amx_store(j, acc, t, p, m1, n1);
         }
     }
     _tile_release();

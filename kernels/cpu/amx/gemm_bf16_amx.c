@@ -34,8 +34,9 @@
 #include <math.h>
 #include "../../../src/internal.h"
 #include "../../../src/gemm_operand.h"
+#include "amx_tiles.h"
 
-#define BT 16 /* tile rows of A and C; columns of C */
+#define BT AMX_T /* tile rows of A and C; columns of C */
 
 typedef struct bf_geom {
     size_t nblk, kt, steps;
@@ -125,25 +126,11 @@ static void bf_pack_a(const lb_gemm_job *j, void *dst, size_t m0, size_t m1)
     bf_pack(j, &j->a, j->M, dst, m0, m1, 0);
 }
 
-static lbv_f32 bf_bcast(float x)
-{
-    uint32_t w;
-    memcpy(&w, &x, 4);
-    return lbv_as_f32(lbv_splat(w));
-}
-
 static void gemm_bf16_amx(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0, size_t n1)
 {
     const bf_geom g = bf_geom_of(j);
     uint8_t cfg[64] __attribute__((aligned(64)));
-    memset(cfg, 0, sizeof cfg);
-    cfg[0] = 1;
-    const uint16_t colsb[3] = {64, (uint16_t)(g.kt * 2), 64};
-    const uint8_t rows[3] = {BT, BT, (uint8_t)(g.kt / 2)};
-    for (int t = 0; t < 3; t++) {
-        memcpy(cfg + 16 + 2 * t, &colsb[t], 2);
-        cfg[48 + t] = rows[t];
-    }
+    amx_tile_config(cfg, g.kt * 2, g.kt / 2);
     _tile_loadconfig(cfg);
     float dot[BT][BT] __attribute__((aligned(64)));
     const size_t tile_vals = g.nblk * g.steps * BT * g.kt;
@@ -167,14 +154,9 @@ static void gemm_bf16_amx(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0,
                 _tile_stored(0, dot, 64);
                 lbv_f32 sb = lbv_as_f32(lbv_load(bs + b * BT));
                 for (int r = 0; r < BT; r++)
-                    acc[r] = lbv_fma(lbv_as_f32(lbv_load(dot[r])), bf_bcast(as[b * BT + r]) * sb, acc[r]);
+                    acc[r] = lbv_fma(lbv_as_f32(lbv_load(dot[r])), amx_bcast(as[b * BT + r]) * sb, acc[r]);
             }
-            float out[BT][BT];
-            for (int r = 0; r < BT; r++)
-                memcpy(out[r], &acc[r], sizeof acc[r]);
-            for (size_t m = t * BT; m < (t + 1) * BT && m < m1; m++)
-                for (size_t n = p * BT; n < (p + 1) * BT && n < n1; n++)
-                    lb_gemm_store(j, m, n, out[m - t * BT][n - p * BT]);
+            amx_store(j, acc, t, p, m1, n1);
         }
     }
     _tile_release();

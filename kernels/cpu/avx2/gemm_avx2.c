@@ -7,18 +7,4 @@
 #include "../simd/gemm_tmpl.c"
 #include "gemm_w4_decode_avx2.c"
 
-const lb_kernel lb_kernel_gemm_avx2 = {
-    .op = LOWBIT_OP_GEMM,
-    .backend = LOWBIT_BACKEND_AVX2,
-    .exact = 1,
-    .name = "gemm_any_avx2",
-    .formats = "every pair",
-    .gemm_covers = gemm_simd_covers,
-    .gemm = gemm_simd,
-    .gemm_pack_size = pack_b_size,
-    .gemm_pack = pack_b,
-    .gemm_pack_nr = GNR,
-    .gemm_pack_a_size = pack_a_size,
-    .gemm_pack_a = pack_a,
-    .gemm_pack_mr = GMR,
-};
+const lb_kernel lb_kernel_gemm_avx2 = GEMM_SIMD_KERNEL(LOWBIT_BACKEND_AVX2, 0, "gemm_any_avx2");

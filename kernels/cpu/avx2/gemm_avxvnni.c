@@ -8,19 +8,4 @@
 #include "../simd/gemm_tmpl.c"
 #include "gemm_w4_decode_avx2.c"
 
-const lb_kernel lb_kernel_gemm_avxvnni = {
-    .op = LOWBIT_OP_GEMM,
-    .backend = LOWBIT_BACKEND_AVX2,
-    .cpu_features = LOWBIT_CPU_AVX_VNNI,
-    .exact = 1,
-    .name = "gemm_any_avxvnni",
-    .formats = "every pair",
-    .gemm_covers = gemm_simd_covers,
-    .gemm = gemm_simd,
-    .gemm_pack_size = pack_b_size,
-    .gemm_pack = pack_b,
-    .gemm_pack_nr = GNR,
-    .gemm_pack_a_size = pack_a_size,
-    .gemm_pack_a = pack_a,
-    .gemm_pack_mr = GMR,
-};
+const lb_kernel lb_kernel_gemm_avxvnni = GEMM_SIMD_KERNEL(LOWBIT_BACKEND_AVX2, LOWBIT_CPU_AVX_VNNI, "gemm_any_avxvnni");

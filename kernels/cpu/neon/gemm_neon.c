@@ -4,18 +4,4 @@
 #define LBV_GEMM_MR 8
 #include "../simd/gemm_tmpl.c"
 
-const lb_kernel lb_kernel_gemm_neon = {
-    .op = LOWBIT_OP_GEMM,
-    .backend = LOWBIT_BACKEND_NEON,
-    .exact = 1,
-    .name = "gemm_any_neon",
-    .formats = "every pair",
-    .gemm_covers = gemm_simd_covers,
-    .gemm = gemm_simd,
-    .gemm_pack_size = pack_b_size,
-    .gemm_pack = pack_b,
-    .gemm_pack_nr = GNR,
-    .gemm_pack_a_size = pack_a_size,
-    .gemm_pack_a = pack_a,
-    .gemm_pack_mr = GMR,
-};
+const lb_kernel lb_kernel_gemm_neon = GEMM_SIMD_KERNEL(LOWBIT_BACKEND_NEON, 0, "gemm_any_neon");

@@ -556,3 +556,12 @@ static int gemm_simd_covers(const lb_gemm_job *j)
         return 1;
     return (double)j->kblock * j->a.max_int * j->b.max_int < 2147483648.0;
 }
+
+/* The registry entry of this file's kernel (one per ISA build). */
+#define GEMM_SIMD_KERNEL(BACKEND, FEATURES, NAME)                                                            \
+    {                                                                                                        \
+        .op = LOWBIT_OP_GEMM, .backend = (BACKEND), .cpu_features = (FEATURES), .exact = 1, .name = (NAME), \
+        .formats = "every pair", .gemm_covers = gemm_simd_covers, .gemm = gemm_simd,                         \
+        .gemm_pack_size = pack_b_size, .gemm_pack = pack_b, .gemm_pack_nr = GNR,                             \
+        .gemm_pack_a_size = pack_a_size, .gemm_pack_a = pack_a, .gemm_pack_mr = GMR,                         \
+    }
