@@ -2,8 +2,11 @@
  * gemm_w4_decode_avx2.c - the decode path of the AVX2 GEMM (M <= 8) for
  * 4-bit integer-valued weights: INT4, UINT4 with zero point, E2M1 (MXFP4,
  * NVFP4), against activations whose integers fit a signed byte (INT8,
- * INT4, UINT4 with zero point, E2M1, E2M3, MXINT8).  Included by
- * gemm_avx2.c after simd/gemm_tmpl.c; it reads the same B panels.
+ * INT4, UINT4 with zero point, E2M1, E2M3, MXINT8); and for INT8 / MXINT8
+ * weights against any integer activations, whose k4 code words become two
+ * int16 pairs by two shifts (no saturation: VPMADDWD pair sums stay below
+ * 2 * 128 * 255).  Included by gemm_avx2.c after simd/gemm_tmpl.c; it reads
+ * the same B panels.
  *
  * Why: at M = 1 every weight is used once, so decoding it to an int16 word
  * first costs more than the multiply.  Here the packed nibbles go straight
@@ -18,7 +21,8 @@
  * arithmetic is the generic microtile's, so the bits are the reference's.
  *
  * A layout (per call): for row m and block b, groups of 8 k as two words,
- * the bytes of k = 8g + {0,2,4,6} and of k = 8g + {1,3,5,7} (zero past the
+ * the bytes of k = 8g + {0,2,4,6} and of k = 8g + {1,3,5,7} (8-bit B:
+ * groups of 4 k, int16 halves k = 4g + {0,2} and 4g + {1,3}; zero past the
  * block's end); then per (m, b) the int32 sum of the block's integers and
  * the f32 block scale.
  */
@@ -26,7 +30,9 @@
 #define BYTE_MAX_M 8
 
 typedef struct byte_geom {
-    size_t nblk, groups;       /* K blocks; 8-k groups per block */
+    int b8;                    /* 8-bit B (INT8 words of k4) rather than nibbles (k8) */
+    size_t kg;                 /* k per A group: 8 (4-bit B) or 4 (8-bit B) */
+    size_t nblk, groups;       /* K blocks; groups per block */
     size_t row_words;          /* A words per row: nblk * groups * 2 */
     size_t sums_off, scales_off, bytes;
 } byte_geom;
@@ -34,8 +40,10 @@ typedef struct byte_geom {
 static byte_geom byte_geom_of(const lb_gemm_job *j)
 {
     byte_geom g;
+    g.b8 = lowbit_dtype_bits(j->b.q.format.elem) == 8;
+    g.kg = g.b8 ? 4 : 8;
     g.nblk = j->K / j->kblock;
-    g.groups = (j->kblock + 7) / 8;
+    g.groups = (j->kblock + g.kg - 1) / g.kg;
     g.row_words = lb_mul_sat(lb_mul_sat(g.nblk, g.groups), 2);
     g.sums_off = lb_mul_sat(g.row_words, BYTE_MAX_M * 4);
     g.scales_off = lb_add_sat(g.sums_off, lb_mul_sat(g.nblk, BYTE_MAX_M * 4));
@@ -45,10 +53,15 @@ static byte_geom byte_geom_of(const lb_gemm_job *j)
 
 static int byte_path_applies(const lb_gemm_job *j)
 {
-    if (!j->integer || j->M > BYTE_MAX_M || lowbit_dtype_bits(j->b.q.format.elem) != 4)
+    if (!j->integer || j->M > BYTE_MAX_M)
         return 0;
-    /* activations must be signed bytes: everything integer-valued but an
-     * INT8 with a zero point (q - z reaches 255) */
+    unsigned bb = lowbit_dtype_bits(j->b.q.format.elem);
+    if (bb == 8)  /* INT8 / MXINT8 weights: int16 pairs, any integer activations */
+        return j->b.q.format.elem == LOWBIT_INT8;
+    if (bb != 4)
+        return 0;
+    /* 4-bit weights: activations must be signed bytes, everything
+     * integer-valued but an INT8 with a zero point (q - z reaches 255) */
     return !(j->a.q.format.elem == LOWBIT_INT8 && j->a.scheme == LB_SCHEME_ZP);
 }
 
@@ -70,9 +83,16 @@ static void byte_pack_a(const lb_gemm_job *j, void *dst, size_t m0, size_t m1)
             int32_t sum = 0;
             for (size_t i = 0; i < L; i++) {
                 int32_t n = lb_opnd_int(&j->a, m, b * L + i);
-                size_t grp = i / 8, at = i % 8;
-                /* word 0: even k of the group, word 1: odd k; byte at/2 */
-                row[((b * g.groups + grp) * 2 + (at & 1)) * 4 + at / 2] = (uint8_t)(int8_t)n;
+                size_t grp = i / g.kg, at = i % g.kg;
+                /* word 0: even k of the group, word 1: odd k; in it byte
+                 * (4-bit B) or int16 half (8-bit B) number at / 2 */
+                uint8_t *w = row + ((b * g.groups + grp) * 2 + (at & 1)) * 4;
+                if (g.b8) {
+                    uint16_t h = (uint16_t)(int16_t)n;
+                    memcpy(w + (at / 2) * 2, &h, 2);
+                } else {
+                    w[at / 2] = (uint8_t)(int8_t)n;
+                }
                 sum += n;
             }
             float s = lb_opnd_scale(&j->a, m, b * L);
@@ -87,21 +107,24 @@ static void byte_table(const lb_gemm_job *j, uint8_t table[16], int32_t *off)
 {
     const lowbit_dtype t = j->b.q.format.elem;
     for (uint32_t c = 0; c < 16; c++) {
-        if (t == LOWBIT_INT4)
+        if (t == LOWBIT_INT8)
+            table[c] = 0;                           /* unused: INT8 words are not nibbles */
+        else if (t == LOWBIT_INT4)
             table[c] = (uint8_t)(c ^ 8u);           /* q + 8 */
         else if (t == LOWBIT_UINT4)
             table[c] = (uint8_t)c;                  /* q */
         else
             table[c] = (uint8_t)((int32_t)(lb_decode(t, c) * 2.0f) + 12); /* E2M1: 2v + 12 */
     }
-    *off = t == LOWBIT_INT4 ? 8 : t == LOWBIT_UINT4 ? 0 : 12;
+    *off = t == LOWBIT_INT4 ? 8 : t == LOWBIT_UINT4 ? 0 : t == LOWBIT_INT8 ? 0 : 12;
 }
 
 /* One panel (GNR = 16 columns: two 8-column vectors), rows [0, MR). */
 static inline __attribute__((always_inline)) void byte_panel(const lb_gemm_job *j, const byte_geom *ag,
                                                             const panel_geom *pg, const uint8_t *panel,
                                                             const uint8_t *apack, __m256i table, int32_t off0,
-                                                            float acc[BYTE_MAX_M][GNR], const int mr)
+                                                            float acc[BYTE_MAX_M][GNR], const int mr,
+                                                            const int b8)
 {
     const __m256i nib = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     const __m256 unit = _mm256_set1_ps(ldexpf(1.0f, j->a.unit_log2 + j->b.unit_log2));
@@ -119,13 +142,28 @@ static inline __attribute__((always_inline)) void byte_panel(const lb_gemm_job *
         for (size_t g = 0; g < ag->groups; g++) {
             __m256i w0 = _mm256_loadu_si256((const __m256i *)(cw + g * GNR));
             __m256i w1 = _mm256_loadu_si256((const __m256i *)(cw + g * GNR + 8));
-            __m256i lo0 = _mm256_shuffle_epi8(table, _mm256_and_si256(w0, nib));
-            __m256i hi0 = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(w0, 4), nib));
-            __m256i lo1 = _mm256_shuffle_epi8(table, _mm256_and_si256(w1, nib));
-            __m256i hi1 = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(w1, 4), nib));
+            __m256i lo0, hi0, lo1, hi1;
+            if (b8) { /* bytes k0..k3 of a column: int16 pairs (k0, k2) and (k1, k3) */
+                lo0 = _mm256_srai_epi16(_mm256_slli_epi16(w0, 8), 8);
+                hi0 = _mm256_srai_epi16(w0, 8);
+                lo1 = _mm256_srai_epi16(_mm256_slli_epi16(w1, 8), 8);
+                hi1 = _mm256_srai_epi16(w1, 8);
+            } else {
+                lo0 = _mm256_shuffle_epi8(table, _mm256_and_si256(w0, nib));
+                hi0 = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(w0, 4), nib));
+                lo1 = _mm256_shuffle_epi8(table, _mm256_and_si256(w1, nib));
+                hi1 = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(w1, 4), nib));
+            }
             for (int m = 0; m < mr; m++) {
                 const uint32_t *aw = (const uint32_t *)apack + m * ag->row_words + (b * ag->groups + g) * 2;
                 __m256i ae = _mm256_set1_epi32((int)aw[0]), ao = _mm256_set1_epi32((int)aw[1]);
+                if (b8) {
+                    s[m][0] = _mm256_add_epi32(s[m][0], _mm256_add_epi32(_mm256_madd_epi16(lo0, ae),
+                                                                         _mm256_madd_epi16(hi0, ao)));
+                    s[m][1] = _mm256_add_epi32(s[m][1], _mm256_add_epi32(_mm256_madd_epi16(lo1, ae),
+                                                                         _mm256_madd_epi16(hi1, ao)));
+                    continue;
+                }
                 __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(lo0, ae), _mm256_maddubs_epi16(hi0, ao));
                 __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(lo1, ae), _mm256_maddubs_epi16(hi1, ao));
                 s[m][0] = _mm256_add_epi32(s[m][0], _mm256_madd_epi16(p0, ones));
@@ -164,7 +202,10 @@ static inline __attribute__((always_inline)) void byte_panel(const lb_gemm_job *
                                 const uint8_t *panel, const uint8_t *apack, __m256i table, int32_t off,     \
                                 float acc[BYTE_MAX_M][GNR])                                                  \
     {                                                                                                        \
-        byte_panel(j, ag, pg, panel, apack, table, off, acc, MR);                                            \
+        if (ag->b8)                                                                                          \
+            byte_panel(j, ag, pg, panel, apack, table, off, acc, MR, 1);                                     \
+        else                                                                                                 \
+            byte_panel(j, ag, pg, panel, apack, table, off, acc, MR, 0);                                     \
     }
 BYTE_INSTANCE(1)
 BYTE_INSTANCE(2)
