@@ -5,10 +5,10 @@
  * into int32).  Contract: kernels/cpu/ref/gemm_ref.c, bit for bit.
  *
  * A is packed per call into "words", one per k step; B (packed once by
- * lowbit_gemm_pack, or per call) keeps its element codes at their storage
- * width, rearranged into panels, and each task decodes a chunk of a panel
+ * lowbit_gemm_pack, or per call) keeps its element codes 4 or 8 bits wide
+ * (6-bit codes take a byte), rearranged into panels, and each task decodes a chunk of a panel
  * into L1-resident words just before the microtiles use it, so a prepacked
- * B costs no more memory than B and streams once per task.  Words:
+ * B costs about what B does and streams once per task.  Words:
  *  - f32 pairs: the element value as f32 (zero point applied), one k per
  *    word; a microtile keeps GMR x GNR partial sums d and runs
  *    d = fma(a, b, d) in increasing k, lane n being output column n: the
