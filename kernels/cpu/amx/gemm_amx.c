@@ -60,25 +60,34 @@ static size_t amx_pack_b_size(const lb_gemm_job *j)
     return lb_mul_sat((j->N + AT - 1) / AT, amx_geom_of(j).b_panel_bytes);
 }
 
-static void amx_pack_b(const lb_gemm_job *j, void *dst, size_t n0, size_t n1)
+/* Operand o's rows [r0, r1) into tiles of 16 rows as signed bytes: A's
+ * [step][16][kt] or, for B, the k4-interleaved [step][kt/4][16][4]. */
+static void amx_pack(const lb_gemm_job *j, const lb_operand *o, size_t rows, void *dst, size_t r0, size_t r1,
+                     int k4)
 {
     const amx_geom g = amx_geom_of(j);
-    const size_t L = j->kblock;
-    for (size_t p = n0 / AT; p * AT < n1; p++) {
-        uint8_t *panel = (uint8_t *)dst + p * g.b_panel_bytes;
-        memset(panel, 0, g.b_panel_bytes);
-        float *scales = (float *)(panel + g.nblk * g.steps * g.kt * AT);
-        for (size_t i = 0; i < AT && p * AT + i < j->N; i++) {
-            size_t n = p * AT + i;
+    const size_t L = j->kblock, tb = k4 ? g.b_panel_bytes : g.a_tile_bytes;
+    for (size_t t = r0 / AT; t * AT < r1; t++) {
+        uint8_t *tile = (uint8_t *)dst + t * tb;
+        memset(tile, 0, tb);
+        float *scales = (float *)(tile + g.nblk * g.steps * AT * g.kt);
+        for (size_t i = 0; i < AT && t * AT + i < rows; i++) {
+            size_t r = t * AT + i;
             for (size_t k = 0; k < j->K; k++) {
-                size_t b = k / L, r = k % L, step = r / g.kt, kk = r % g.kt;
-                panel[((b * g.steps + step) * (g.kt / 4) + kk / 4) * 64 + i * 4 + kk % 4] =
-                    (uint8_t)(int8_t)lb_opnd_int(&j->b, n, k);
+                size_t b = k / L, rem = k % L, step = rem / g.kt, kk = rem % g.kt;
+                size_t base = (b * g.steps + step) * AT * g.kt;
+                size_t at = k4 ? base + (kk / 4) * 64 + i * 4 + kk % 4 : base + i * g.kt + kk;
+                tile[at] = (uint8_t)(int8_t)lb_opnd_int(o, r, k);
             }
             for (size_t b = 0; b < g.nblk; b++)
-                scales[b * AT + i] = lb_opnd_scale(&j->b, n, b * L);
+                scales[b * AT + i] = lb_opnd_scale(o, r, b * L);
         }
     }
+}
+
+static void amx_pack_b(const lb_gemm_job *j, void *dst, size_t n0, size_t n1)
+{
+    amx_pack(j, &j->b, j->N, dst, n0, n1, 1);
 }
 
 static size_t amx_pack_a_size(const lb_gemm_job *j)
@@ -88,22 +97,7 @@ static size_t amx_pack_a_size(const lb_gemm_job *j)
 
 static void amx_pack_a(const lb_gemm_job *j, void *dst, size_t m0, size_t m1)
 {
-    const amx_geom g = amx_geom_of(j);
-    const size_t L = j->kblock;
-    for (size_t t = m0 / AT; t * AT < m1; t++) {
-        uint8_t *tile = (uint8_t *)dst + t * g.a_tile_bytes;
-        memset(tile, 0, g.a_tile_bytes);
-        float *scales = (float *)(tile + g.nblk * g.steps * AT * g.kt);
-        for (size_t i = 0; i < AT && t * AT + i < j->M; i++) {
-            size_t m = t * AT + i;
-            for (size_t k = 0; k < j->K; k++) {
-                size_t b = k / L, r = k % L, step = r / g.kt, kk = r % g.kt;
-                tile[((b * g.steps + step) * AT + i) * g.kt + kk] = (uint8_t)(int8_t)lb_opnd_int(&j->a, m, k);
-            }
-            for (size_t b = 0; b < g.nblk; b++)
-                scales[b * AT + i] = lb_opnd_scale(&j->a, m, b * L);
-        }
-    }
+    amx_pack(j, &j->a, j->M, dst, m0, m1, 0);
 }
 
 static void gemm_amx(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0, size_t n1)
