@@ -7,14 +7,17 @@ Name grammar (case-insensitive; Format.parse and every `fmt` argument):
                | "mxfp6_e2m3" | "mxfp4" | "mxint8") ["_" BLOCK] ["/" RULE]
     nv     := ("nv_" ELEM | "nvfp4") ["_" BLOCK]
     scaled := ["fp8_"] ELEM "_" BLOCK ["_" SCALE] ["_zp"]
-    plain  := ELEM
-    BLOCK  := "tensor" | "row" | "g" N | "b" R "x" C     (g N = 1 x N)
+    plain  := ELEM ["_raw"]
+    BLOCK  := "tensor" | "row" | "g" N | ["b"] R "x" C   (g N = 1 x N)
     SCALE  := "f32" | "f16" | "bf16"                     (default f32)
     RULE   := "floor" | "rceil" | "ceil" | "even"        (default floor)
     ELEM   := a lowbit dtype name: e4m3, e5m2, e4m3fnuz, e5m2fnuz, e3m2,
               e2m3, e2m1, int8, int4, uint4 (f32 / f16 / bf16 for plain)
 
-MX blocks default to g32, NVFP4-style blocks to g16.  Format.name gives the
+MX blocks default to g32, NVFP4-style blocks to g16; uint4 groups always
+carry a zero point, so "_zp" may be left out there.  These are also the
+spellings lowbit-sweep's --formats takes for single formats ("mxfp4",
+"fp8_e4m3_1x128", "e5m2_raw", "int4_g128_f16_zp").  Format.name gives the
 canonical spelling, which is what the C library's lowbit_format_name prints
 ("mx_e2m1_g32/floor", "nv_e2m1_g16", "e4m3_row_f32", "int4_g128_f16_zp");
 the plain formats, which lowbit_format_name calls "invalid", are named by
@@ -161,7 +164,7 @@ class Format:
         return self.name
 
 
-_BLOCK_RE = re.compile(r"^(?:(tensor)|(row)|g(\d+)|b(\d+)x(\d+))$")
+_BLOCK_RE = re.compile(r"^(?:(tensor)|(row)|g(\d+)|b?(\d+)x(\d+))$")
 
 
 def _block(tok):
@@ -190,6 +193,8 @@ def _parse(name):
     body, _, rule = text.partition("/")
     toks = body.split("_")
     fmt = None
+    if body.endswith("_raw") and body[:-4] in NAMES:
+        body = body[:-4]
     if body in NAMES:
         if rule:
             bad("a plain element takes no scale rule")
@@ -242,7 +247,7 @@ def _parse(name):
             if len(rest) > 1 or rest[0] not in WIDE:
                 bad("unknown scale %r (f32, f16 or bf16)" % "_".join(rest))
             scale = rest[0]
-        fmt = Format(elem, scale, blk[0], blk[1], zero_point=zp)
+        fmt = Format(elem, scale, blk[0], blk[1], zero_point=zp or elem == "uint4")
     return fmt.check()
 
 

@@ -33,9 +33,9 @@ class QTensor:
 
     def __init__(self, fmt, rows, cols):
         self.format = as_format(fmt, "QTensor").check()
-        if self.format.is_plain:
-            fail("LOWBIT_ERR_UNSUPPORTED", "a plain format is no quantized tensor: pass the float array "
-                 "to lowbit.gemm directly", "QTensor")
+        if self.format.is_plain and self.format.elem in WIDE:
+            fail("LOWBIT_ERR_UNSUPPORTED", "a plain %s format is no quantized tensor: pass the float array "
+                 "to lowbit.gemm directly" % self.format.elem, "QTensor")
         self._c = CQTensor()
         cf = self.format.to_c()
         check(LIB.lowbit_qtensor_init(ctypes.byref(self._c), ctypes.byref(cf), int(rows), int(cols)),
@@ -91,8 +91,11 @@ class QTensor:
         return from_codes(self.raw_codes(), self.format.elem)
 
     def raw_scales(self):
-        """Scales as stored: uint8 codes (E8M0, E4M3), uint16 (f16, bf16), uint32 (f32)."""
+        """Scales as stored: uint8 codes (E8M0, E4M3), uint16 (f16, bf16), uint32 (f32);
+        None for a plain (unscaled) format."""
         st = self.format.scale
+        if st is None:
+            return None
         item = (BITS[st] + 7) // 8
         bits = {1: np.uint8, 2: np.uint16, 4: np.uint32}[item]
         n = self.num_blocks
@@ -100,7 +103,8 @@ class QTensor:
 
     @property
     def scales(self):
-        return from_codes(self.raw_scales(), self.format.scale)
+        s = self.raw_scales()
+        return None if s is None else from_codes(s, self.format.scale)
 
     def raw_zero_points(self):
         if not self.format.zero_point:
