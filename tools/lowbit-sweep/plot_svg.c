@@ -192,13 +192,17 @@ int sw_write_svg(FILE *fp, const sw_report *r, const char *title)
         for (size_t i = 0; i < np; i++) {
             char label[96];
             sw_case_label(r, p[i].res->kase, label, sizeof label);
-            double tw = 6.2 * (double)strlen(label), th = 11;
-            /* candidate anchors: right, left, above, below, diagonals */
-            const double dx[] = {9, -9 - tw, -tw / 2, -tw / 2, 9, 9, -9 - tw, -9 - tw};
-            const double dy[] = {4, 4, -10, 16, -9, 15, -9, 15};
+            double tw = 6.6 * (double)strlen(label), th = 11;
+            /* candidate anchors: beside, above, below, then further out
+             * (those get a leader line back to the marker) */
+            const double dx[] = {9, -9 - tw, -tw / 2, -tw / 2, 9, 9, -9 - tw, -9 - tw,
+                                 12, -12 - tw, 12, -12 - tw, 14, -14 - tw, 14, -14 - tw, -tw / 2, -tw / 2};
+            const double dy[] = {4, 4, -10, 18, -9, 15, -9, 15,
+                                 -22, -22, 28, 28, -36, -36, 42, 42, -30, 36};
+            enum { NC = sizeof dx / sizeof dx[0] };
             int bestk = 0;
             size_t bestc = SIZE_MAX;
-            for (int k = 0; k < 8; k++) {
+            for (int k = 0; k < NC; k++) {
                 box b = {p[i].px + dx[k], p[i].py + dy[k] - th + 2, p[i].px + dx[k] + tw, p[i].py + dy[k] + 2};
                 size_t cnt = 0;
                 if (b.x0 < ML || b.x1 > ML + pw || b.y0 < MT || b.y1 > MT + ph)
@@ -215,6 +219,14 @@ int sw_write_svg(FILE *fp, const sw_report *r, const char *title)
             }
             box b = {p[i].px + dx[bestk], p[i].py + dy[bestk] - th + 2, p[i].px + dx[bestk] + tw, p[i].py + dy[bestk] + 2};
             taken[nt++] = b;
+            if (bestk >= 8) {
+                double lx2 = dx[bestk] > 0 ? b.x0 - 1 : b.x1 + 1;
+                if (dx[bestk] == -tw / 2)
+                    lx2 = p[i].px;
+                double ly2 = dy[bestk] < 0 ? b.y1 : b.y0;
+                fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-width=\"0.8\"/>",
+                        p[i].px, p[i].py, lx2, ly2);
+            }
             fprintf(fp, "<text class=\"label\" x=\"%.1f\" y=\"%.1f\">", p[i].px + dx[bestk], p[i].py + dy[bestk]);
             xml_text(fp, label);
             fputs("</text>\n", fp);

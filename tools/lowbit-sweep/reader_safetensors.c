@@ -195,7 +195,7 @@ int sw_read_safetensors(const sw_file *f, char *const *patterns, sw_tensor_list 
             need = count / 8 * (uint64_t)d->bits + ((count % 8) * (uint64_t)d->bits + 7) / 8;
         }
         if (need != end - begin) {
-            snprintf(err, errlen, "tensor \"%s\": shape %s needs %llu bytes but data_offsets span %llu", nm,
+            snprintf(err, errlen, "tensor \"%s\": %s x shape needs %llu bytes but data_offsets span %llu", nm,
                      dt->str, (unsigned long long)need, (unsigned long long)(end - begin));
             goto done;
         }
