@@ -56,6 +56,7 @@ typedef enum lowbit_status {
     LOWBIT_ERR_DEVICE,              /* the GPU runtime reported an error (named in the detail) */
     LOWBIT_ERR_SHAPE_MISMATCH,      /* operands whose shapes do not fit together (GEMM's K) */
     LOWBIT_ERR_PACK_MISMATCH,       /* a packed operand made for another format, shape or kernel */
+    LOWBIT_ERR_OUT_OF_RANGE,        /* an index (a block table entry) outside what it indexes */
     LOWBIT_STATUS_COUNT
 } lowbit_status;
 
@@ -301,6 +302,105 @@ LOWBIT_API lowbit_status lowbit_gemm_packed(const lowbit_qtensor *a, const void 
                                             const lowbit_gemm_opts *opts);
 
 /* ------------------------------------------------------------------------ */
+/* Attention over a quantized, paged KV cache                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A paged KV cache (one for K, one for V) as runtimes keep it: fixed-size
+ * pages of page_tokens tokens, addressed through a per-sequence block table.
+ * One page holds, for each of kv_heads heads, page_tokens token vectors of
+ * head_dim elements stored in `format`, with their scales (and zero points)
+ * beside them; lowbit_kv_page_bytes gives its size.  The formats (each
+ * token's head vector is a 1 x head_dim row of that format):
+ *
+ *   lowbit_format_plain(F32 / F16 / BF16)      unquantized
+ *   lowbit_format_fp8_tensor(E4M3 / E5M2 ...)  one f32 scale per head, fixed
+ *                                              when the cache is made (head_scales;
+ *                                              repeat one value for a per-tensor scale)
+ *   lowbit_format_fp8_row / int_group(INT8, 0, ...)  a scale per token and head
+ *   lowbit_format_int_group(INT4 / UINT4 / INT8, g, ...)  groups of g along head_dim,
+ *                                              with or without zero points
+ *   lowbit_format_fp8_block(elem, 1, g)        FP8 with a scale per g elements
+ *   lowbit_format_mx(any MX element)           MXFP8, MXFP6, MXFP4, MXINT8
+ *
+ * head_dim is a multiple of 16 up to 256; block lengths along head_dim must
+ * divide it and be multiples of 16.  NVFP4 and blocks spanning several
+ * tokens are refused (LOWBIT_ERR_UNSUPPORTED).
+ */
+typedef struct lowbit_kv_cache {
+    lowbit_format format;
+    uint32_t head_dim;
+    uint32_t kv_heads;
+    uint32_t page_tokens;
+    void *pages;               /* page_count pages, lowbit_kv_page_bytes() each */
+    size_t page_count;
+    size_t pages_bytes;        /* capacity of pages */
+    const float *head_scales;  /* FP8 per-head scales (kv_heads of them), else NULL */
+} lowbit_kv_cache;
+
+/* Bytes of one page of cache (a multiple of 64; pages are laid out back to back). */
+LOWBIT_API lowbit_status lowbit_kv_page_bytes(const lowbit_kv_cache *cache, size_t *bytes);
+
+/*
+ * Quantize on write: store n_tokens new tokens at positions pos .. pos +
+ * n_tokens - 1 of a sequence.  src holds [n_tokens][kv_heads][head_dim]
+ * values of src_type (f32, f16, bf16), token t at element t *
+ * src_token_stride.  Position p lands in page block_table[p / page_tokens]
+ * (block_table NULL: page p / page_tokens), slot p % page_tokens.  Each
+ * token's head vector is quantized exactly as lowbit_quantize quantizes a
+ * 1 x head_dim tensor of the cache's format (nearest even, saturating),
+ * except FP8 per-head, whose elements are encoded against head_scales.
+ */
+LOWBIT_API lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_table,
+                                          size_t block_table_len, size_t pos, size_t n_tokens,
+                                          lowbit_dtype src_type, const void *src, size_t src_token_stride);
+
+/* lowbit_attention_args.flags */
+#define LOWBIT_ATTN_CAUSAL 0x1u  /* query i sees keys 0 .. q_pos + i only */
+
+/*
+ * out = softmax(scale * Q K^T + mask) V for one sequence, every query head.
+ *
+ *  q        [q_tokens][q_heads][head_dim] of q_type (f32, f16, bf16, or an
+ *           FP8 type with the per-tensor scale q_scale), token t at element
+ *           t * q_stride; query token i sits at position q_pos + i
+ *  k, v     the caches (same head_dim, kv_heads and page_tokens; formats may
+ *           differ), read through block_table for positions 0 .. kv_len - 1
+ *  q_heads  a multiple of kv_heads: query head h reads kv head
+ *           h / (q_heads / kv_heads) (grouped-query attention)
+ *  mask     optional additive f32 mask [q_tokens][kv_len] (row stride
+ *           mask_stride), the same for every head; -Inf hides a key
+ *  out      [q_tokens][q_heads][head_dim] of out_type (f32, f16, bf16),
+ *           token t at element t * out_stride
+ *
+ * Decode is q_tokens = 1; prefill any q_tokens.  The arithmetic is fixed
+ * (docs/semantics.md, "Attention"): results are bit-identical on every
+ * backend and thread count.  A query that sees no key gets zeros.
+ */
+typedef struct lowbit_attention_args {
+    uint32_t q_heads;
+    size_t q_tokens;
+    lowbit_dtype q_type;
+    const void *q;
+    size_t q_stride;
+    float q_scale;
+    const lowbit_kv_cache *k, *v;
+    const int32_t *block_table;
+    size_t block_table_len;
+    size_t kv_len;
+    size_t q_pos;
+    float scale;
+    const float *mask;
+    size_t mask_stride;
+    lowbit_dtype out_type;
+    void *out;
+    size_t out_stride;
+    uint32_t flags;
+} lowbit_attention_args;
+
+LOWBIT_API lowbit_status lowbit_attention(const lowbit_attention_args *args);
+
+/* ------------------------------------------------------------------------ */
 /* Backends and dispatch                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -403,6 +503,7 @@ typedef enum lowbit_op {
     LOWBIT_OP_QUANTIZE,
     LOWBIT_OP_DEQUANTIZE,
     LOWBIT_OP_GEMM,
+    LOWBIT_OP_ATTENTION,
     LOWBIT_OP_COUNT
 } lowbit_op;
 

@@ -37,7 +37,8 @@ lowbit_backend lowbit_backend_from_name(const char *name)
     return LOWBIT_BACKEND_COUNT;
 }
 
-static const char *const lb_op_names[LOWBIT_OP_COUNT] = {"convert", "quantize", "dequantize", "gemm"};
+static const char *const lb_op_names[LOWBIT_OP_COUNT] = {"convert", "quantize", "dequantize", "gemm",
+                                                        "attention"};
 
 const char *lowbit_op_name(lowbit_op op)
 {

@@ -132,6 +132,59 @@ typedef void (*lb_gemm_fn)(const lb_gemm_job *j, size_t m0, size_t m1, size_t n0
 typedef size_t (*lb_gemm_pack_size_fn)(const lb_gemm_job *j);
 typedef void (*lb_gemm_pack_fn)(const lb_gemm_job *j, void *dst, size_t r0, size_t r1);
 
+/* ---- Attention --------------------------------------------------------- */
+
+/* A validated KV cache (src/attention.c).  Inside a page, head h's section
+ * starts at h * head_bytes and holds page_tokens rows of row_bytes, then
+ * page_tokens rows of scale_bytes at scale_off, then page_tokens rows of
+ * zp_bytes at zp_off (every section 64-byte aligned). */
+typedef struct lb_kv_view {
+    lowbit_dtype elem, scale_type;
+    lb_scheme scheme;
+    int per_head;             /* FP8 with one fixed scale per head (head_scales) */
+    uint32_t D;               /* head_dim */
+    uint32_t blk, nblk;       /* block length along D and blocks per token (1, D for one scale) */
+    uint32_t page_tokens;
+    size_t row_bytes, scale_bytes, zp_bytes;
+    size_t scale_off, zp_off, head_bytes, page_bytes;
+    const uint8_t *pages;
+    const float *head_scales;
+    float code_value;         /* element value = decoded code * this (MXINT8: 2^-6) */
+} lb_kv_view;
+
+/* A validated attention call, handed to every task. */
+typedef struct lb_attn_job {
+    size_t q_tokens, kv_len, q_pos;
+    uint32_t q_heads, kv_heads, group, D;
+    lowbit_dtype q_type;
+    const uint8_t *q;
+    size_t q_stride;
+    float score_scale;        /* scale * q_scale, rounded once */
+    lb_kv_view k, v;
+    const int32_t *table;     /* NULL: identity */
+    int causal;
+    const float *mask;
+    size_t mask_stride;
+    lowbit_dtype out_type;
+    uint8_t *out;
+    size_t out_stride;
+} lb_attn_job;
+
+/* Key tile of the online softmax (part of the semantics: the running
+ * maximum is updated once per tile of this many key positions). */
+#define LB_ATTN_KEY_TILE 64
+/* Logical lanes of the score dot product (docs/semantics.md). */
+#define LB_ATTN_LANES 16
+/* Rows (query heads x query tokens) of one task. */
+#define LB_ATTN_TASK_ROWS 32
+#define LB_ATTN_MAX_D 256
+
+/* Compute the output rows of query heads [h0, h1) (all reading kv head
+ * h0 / group) for query tokens [q0, q1); (h1 - h0) * (q1 - q0) is at most
+ * LB_ATTN_TASK_ROWS. */
+typedef void (*lb_attention_fn)(const lb_attn_job *j, size_t h0, size_t h1, size_t q0, size_t q1);
+
+
 /* Bit masks of dtypes and schemes in registrations. */
 #define LB_TYPE(t) (1u << (t))
 #define LB_ALL_TYPES ((1u << LOWBIT_DTYPE_COUNT) - 1u)
@@ -167,6 +220,7 @@ typedef struct lb_kernel {
     lb_gemm_pack_size_fn gemm_pack_a_size; /* A, per call; NULL: read A as it is */
     lb_gemm_pack_fn gemm_pack_a;
     uint32_t gemm_pack_mr;                /* rows of A per packed tile */
+    lb_attention_fn attention;            /* every KV format and Q type */
 } lb_kernel;
 
 /* The registry (src/registry.c) and lookups (src/dispatch.c). */
@@ -204,6 +258,13 @@ const lb_kernel *lb_find_gemm(const lb_gemm_job *j, int allow_fast);
 lowbit_status lb_gemm_job_init(lb_gemm_job *j, const lowbit_qtensor *a, const lowbit_qtensor *b, float alpha,
                                float beta, lowbit_dtype c_type, void *c, size_t ldc, const lowbit_gemm_opts *opts);
 lowbit_status lb_run_gemm(const lb_kernel *k, const lb_gemm_job *j);
+
+/* Attention: validate lowbit_attention's arguments into a job (q_tokens of
+ * 0 returns LOWBIT_OK with the job filled), the kernel for it, and the
+ * threaded driver (lowbit-check calls these directly). */
+lowbit_status lb_attn_job_init(lb_attn_job *j, const lowbit_attention_args *a);
+const lb_kernel *lb_find_attention(const lb_attn_job *j);
+void lb_run_attention(const lb_kernel *k, const lb_attn_job *j);
 
 /* Output tiles of the fixed GEMM partition (multiples of every kernel's
  * gemm_pack_mr / gemm_pack_nr). */

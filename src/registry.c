@@ -11,6 +11,7 @@ extern const lb_kernel lb_kernel_convert_any_any_ref;
 extern const lb_kernel lb_kernel_quantize_ref;
 extern const lb_kernel lb_kernel_dequantize_ref;
 extern const lb_kernel lb_kernel_gemm_ref;
+extern const lb_kernel lb_kernel_attention_ref;
 #if LOWBIT_BUILT_AVX2
 extern const lb_kernel lb_kernel_convert_any_avx2;
 extern const lb_kernel lb_kernel_quantize_avx2;
@@ -45,6 +46,7 @@ const lb_kernel *const lb_registry[] = {
     &lb_kernel_quantize_ref,
     &lb_kernel_dequantize_ref,
     &lb_kernel_gemm_ref,
+    &lb_kernel_attention_ref,
 #if LOWBIT_BUILT_AVX2
     &lb_kernel_convert_any_avx2,
     &lb_kernel_quantize_avx2,

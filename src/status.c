@@ -24,6 +24,7 @@ static const char *const lb_status_names[LOWBIT_STATUS_COUNT] = {
     [LOWBIT_ERR_DEVICE] = "LOWBIT_ERR_DEVICE",
     [LOWBIT_ERR_SHAPE_MISMATCH] = "LOWBIT_ERR_SHAPE_MISMATCH",
     [LOWBIT_ERR_PACK_MISMATCH] = "LOWBIT_ERR_PACK_MISMATCH",
+    [LOWBIT_ERR_OUT_OF_RANGE] = "LOWBIT_ERR_OUT_OF_RANGE",
 };
 
 const char *lowbit_status_string(lowbit_status status)
