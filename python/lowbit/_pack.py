@@ -19,6 +19,10 @@ def pack(codes, bits):
     codes = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, 1)
     if bits == 8:
         return codes.ravel().copy()
+    if bits == 4:  # the common case, without the 8x bit-plane temporary
+        c = np.zeros(codes.size + (codes.size & 1), np.uint8)
+        c[:codes.size] = codes.ravel() & 0xF
+        return c[0::2] | (c[1::2] << 4)
     planes = np.unpackbits(codes, axis=1, bitorder="little")[:, :bits]
     return np.packbits(planes.ravel(), bitorder="little")
 
@@ -28,6 +32,10 @@ def unpack(buf, bits, n):
     buf = np.ascontiguousarray(buf, dtype=np.uint8).ravel()
     if bits == 8:
         return buf[:n].copy()
+    if bits == 4:
+        out = np.empty(2 * buf.size, np.uint8)
+        out[0::2], out[1::2] = buf & 0xF, buf >> 4
+        return out[:n]
     planes = np.unpackbits(buf, bitorder="little")[:n * bits].reshape(n, bits)
     return np.packbits(planes, axis=1, bitorder="little").ravel()
 

@@ -227,3 +227,24 @@ def test_raw_option_and_names():
     assert lowbit.convert(x, "f32", raw=True).tolist() == x.view(np.uint32).tolist()
     for name in ("e4m3", "float8_e4m3fn", ml.float8_e4m3fn, np.dtype(ml.float8_e4m3fn), "E4M3", "fp8_e4m3"):
         assert_same_bits(lowbit.convert(x, name), ml_cast(x, "e4m3"), repr(name))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 8, 33])
+def test_packed_layout_as_documented(n, rng):
+    """The library's bytes for odd and even counts: 4-bit element 2i in the
+    low nibble of byte i; 6-bit b0 = e0 | e1<<6, b1 = e1>>2 | e2<<4,
+    b2 = e2>>4 | e3<<2 (docs/semantics.md, Storage); unused high bits 0."""
+    from lowbit._pack import pack, unpack
+    c4 = rng.integers(0, 16, n).astype(np.uint8)
+    want4 = [int(c4[i]) | (int(c4[i + 1]) << 4 if i + 1 < n else 0) for i in range(0, n, 2)]
+    assert pack(c4, 4).tolist() == want4 and np.array_equal(unpack(pack(c4, 4), 4, n), c4)
+    c6 = rng.integers(0, 64, n).astype(np.uint8)
+    e = [int(v) for v in c6] + [0, 0, 0]
+    want6 = []
+    for i in range(0, n, 4):
+        want6 += [(e[i] | e[i + 1] << 6) & 0xFF, (e[i + 1] >> 2 | e[i + 2] << 4) & 0xFF, (e[i + 2] >> 4 | e[i + 3] << 2) & 0xFF]
+    want6 = want6[:(6 * n + 7) // 8]
+    assert pack(c6, 6).tolist() == want6 and np.array_equal(unpack(pack(c6, 6), 6, n), c6)
+    # and the library agrees: decoding these bytes gives the same elements
+    x = lowbit.convert(c6, "f32", src_dtype="e3m2")
+    assert_same_bits(x, c6.view(ml.float6_e3m2fn).astype(np.float32), "e3m2 codes through the library")
