@@ -61,7 +61,7 @@ def f32_inputs(rng, t=None):
         mid = ((v[1:] + v[:-1]) / 2).astype(np.float32)   # exact: one more mantissa bit
         for m in (v.astype(np.float32), mid):
             parts += [m, -m, np.nextafter(m, np.float32(np.inf)), np.nextafter(m, np.float32(-np.inf))]
-        mx = np.float32(v[-1])
+        mx = float(v[-1])
         parts.append(np.array([mx * 2, -mx * 2, mx * 1.0625, -mx * 1.0625], np.float32))
     return np.concatenate(parts).astype(np.float32)
 
