@@ -109,7 +109,7 @@ lowbit_status lowbit_kv_page_bytes(const lowbit_kv_cache *cache, size_t *bytes)
 }
 
 /* Layout plus the buffers: pages, their declared size, head scales. */
-static lowbit_status lb_kv_check(const lowbit_kv_cache *c, const char *arg, lb_kv_view *v)
+static lowbit_status lb_kv_check(const lowbit_kv_cache *c, const char *arg, int device, lb_kv_view *v)
 {
     if (!c)
         return lb_fail(LOWBIT_ERR_NULL_POINTER, "%s is NULL", arg);
@@ -128,7 +128,7 @@ static lowbit_status lb_kv_check(const lowbit_kv_cache *c, const char *arg, lb_k
     if (v->per_head && !c->head_scales)
         return lb_fail(LOWBIT_ERR_NULL_POINTER, "%s->head_scales is NULL (the format has one scale per head)",
                        arg);
-    if (v->per_head)
+    if (v->per_head && !device)
         for (uint32_t h = 0; h < c->kv_heads; h++)
             if (!(c->head_scales[h] > 0.0f) || isinf(c->head_scales[h]))
                 return lb_fail(LOWBIT_ERR_UNSUPPORTED, "%s->head_scales[%u] = %g: must be positive and finite", arg,
@@ -140,7 +140,7 @@ static lowbit_status lb_kv_check(const lowbit_kv_cache *c, const char *arg, lb_k
 
 /* Positions [0, end) must map to pages that exist. */
 static lowbit_status lb_kv_check_table(const lowbit_kv_cache *c, const int32_t *table, size_t table_len,
-                                       size_t first, size_t end)
+                                       size_t first, size_t end, int device)
 {
     if (end <= first)
         return LOWBIT_OK;
@@ -155,7 +155,7 @@ static lowbit_status lb_kv_check_table(const lowbit_kv_cache *c, const int32_t *
     if (table_len < p1)
         return lb_fail(LOWBIT_ERR_BUFFER_TOO_SMALL, "block_table_len = %zu, positions up to %zu need %zu entries",
                        table_len, end, p1);
-    for (size_t i = p0; i < p1; i++)
+    for (size_t i = p0; i < p1 && !device; i++)
         if (table[i] < 0 || (size_t)table[i] >= c->page_count)
             return lb_fail(LOWBIT_ERR_OUT_OF_RANGE, "block_table[%zu] = %d is not a page of the cache (0..%zu)", i,
                            (int)table[i], c->page_count - 1);
@@ -169,7 +169,7 @@ lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_tabl
                                size_t src_token_stride)
 {
     lb_kv_view v;
-    lowbit_status s = lb_kv_check(cache, "cache", &v);
+    lowbit_status s = lb_kv_check(cache, "cache", 0, &v);
     if (s != LOWBIT_OK)
         return s;
     if ((unsigned)src_type >= LOWBIT_DTYPE_COUNT)
@@ -191,7 +191,7 @@ lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_tabl
     if (src_bytes == SIZE_MAX || (uintptr_t)src > UINTPTR_MAX - src_bytes)
         return lb_fail(LOWBIT_ERR_SIZE_OVERFLOW, "src: %zu tokens x stride %zu overflows the address space",
                        n_tokens, src_token_stride);
-    s = lb_kv_check_table(cache, block_table, block_table_len, pos, pos + n_tokens);
+    s = lb_kv_check_table(cache, block_table, block_table_len, pos, pos + n_tokens, 0);
     if (s != LOWBIT_OK)
         return s;
     if (lb_overlap(src, src_bytes, cache->pages, cache->pages_bytes))
@@ -253,7 +253,7 @@ static int lb_q_type_ok(lowbit_dtype t)
            t == LOWBIT_E5M2FNUZ;
 }
 
-lowbit_status lb_attn_job_init(lb_attn_job *j, const lowbit_attention_args *a)
+lowbit_status lb_attn_job_init(lb_attn_job *j, const lowbit_attention_args *a, int device)
 {
     memset(j, 0, sizeof *j);
     if (!a)
@@ -270,10 +270,10 @@ lowbit_status lb_attn_job_init(lb_attn_job *j, const lowbit_attention_args *a)
     if (!lb_is_wide(a->out_type))
         return lb_fail(LOWBIT_ERR_UNSUPPORTED, "args->out_type: %s; the output is f32, f16 or bf16",
                        lowbit_dtype_name(a->out_type));
-    lowbit_status s = lb_kv_check(a->k, "args->k", &j->k);
+    lowbit_status s = lb_kv_check(a->k, "args->k", device, &j->k);
     if (s != LOWBIT_OK)
         return s;
-    s = lb_kv_check(a->v, "args->v", &j->v);
+    s = lb_kv_check(a->v, "args->v", device, &j->v);
     if (s != LOWBIT_OK)
         return s;
     if (a->k->head_dim != a->v->head_dim || a->k->kv_heads != a->v->kv_heads ||
@@ -337,10 +337,10 @@ lowbit_status lb_attn_job_init(lb_attn_job *j, const lowbit_attention_args *a)
     }
     if (a->q_pos > SIZE_MAX - a->q_tokens)
         return lb_fail(LOWBIT_ERR_SIZE_OVERFLOW, "args->q_pos + q_tokens overflows size_t");
-    s = lb_kv_check_table(a->k, a->block_table, a->block_table_len, 0, a->kv_len);
+    s = lb_kv_check_table(a->k, a->block_table, a->block_table_len, 0, a->kv_len, device);
     if (s != LOWBIT_OK)
         return s;
-    s = lb_kv_check_table(a->v, a->block_table, a->block_table_len, 0, a->kv_len);
+    s = lb_kv_check_table(a->v, a->block_table, a->block_table_len, 0, a->kv_len, device);
     if (s != LOWBIT_OK)
         return s;
     if (lb_overlap(a->out, out_bytes, a->q, q_bytes) || lb_overlap(a->out, out_bytes, a->mask, mask_bytes) ||
@@ -403,7 +403,7 @@ void lb_run_attention(const lb_kernel *k, const lb_attn_job *j)
 lowbit_status lowbit_attention(const lowbit_attention_args *args)
 {
     lb_attn_job j;
-    lowbit_status s = lb_attn_job_init(&j, args);
+    lowbit_status s = lb_attn_job_init(&j, args, 0);
     if (s != LOWBIT_OK)
         return s;
     if (j.q_tokens == 0)

@@ -119,3 +119,21 @@ lowbit_status lowbit_dequantize_device(lowbit_backend backend, lowbit_dtype dst_
     return lb_fail(LOWBIT_ERR_INTERNAL, "backend %s: reported available but has no kernels",
                    lowbit_backend_name(backend));
 }
+
+lowbit_status lowbit_attention_device(lowbit_backend backend, const lowbit_attention_args *args, void *stream)
+{
+    lowbit_status s = lb_device_backend(backend);
+    if (s != LOWBIT_OK)
+        return s;
+    lb_attn_job j;
+    if ((s = lb_attn_job_init(&j, args, 1)) != LOWBIT_OK)
+        return s;
+    if ((s = lowbit_backend_status(backend)) != LOWBIT_OK)
+        return s;
+    if (j.q_tokens == 0)
+        return lb_ok();
+    /* The CUDA attention kernels (kernels/cuda/attention.cu) plug in here. */
+    (void)stream;
+    return lb_fail(LOWBIT_ERR_UNSUPPORTED, "backend %s: attention kernels are not built for it yet",
+                   lowbit_backend_name(backend));
+}

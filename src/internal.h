@@ -260,9 +260,10 @@ lowbit_status lb_gemm_job_init(lb_gemm_job *j, const lowbit_qtensor *a, const lo
 lowbit_status lb_run_gemm(const lb_kernel *k, const lb_gemm_job *j);
 
 /* Attention: validate lowbit_attention's arguments into a job (q_tokens of
- * 0 returns LOWBIT_OK with the job filled), the kernel for it, and the
- * threaded driver (lowbit-check calls these directly). */
-lowbit_status lb_attn_job_init(lb_attn_job *j, const lowbit_attention_args *a);
+ * 0 returns LOWBIT_OK with the job filled; device: the buffers are device
+ * memory, so the block table and head scales are not read), the kernel for
+ * it, and the threaded driver (lowbit-check calls these directly). */
+lowbit_status lb_attn_job_init(lb_attn_job *j, const lowbit_attention_args *a, int device);
 const lb_kernel *lb_find_attention(const lb_attn_job *j);
 void lb_run_attention(const lb_kernel *k, const lb_attn_job *j);
 

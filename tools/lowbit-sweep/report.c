@@ -270,6 +270,13 @@ static void json_obj(FILE *fp, const sw_report *r, const sw_result *x, const cha
     json_num(fp, "bits_per_element", m.bits_per_element);
     fprintf(fp, ",\"family\":\"%s\",\"n_saturated\":%zu,\"n_flushed\":%zu", sw_family_name(c->f->family),
             x->s.saturated, x->s.flushed);
+    /* the lowbit_format itself, so a script can rebuild it */
+    const lowbit_format *lf = &c->f->fmt;
+    if (lf->scale_type == LOWBIT_DTYPE_COUNT)
+        fputs(",\"scale\":null", fp);
+    else
+        fprintf(fp, ",\"scale\":\"%s\"", lowbit_dtype_name(lf->scale_type));
+    fprintf(fp, ",\"block_rows\":%u,\"block_cols\":%u,\"flags\":%u", lf->block_rows, lf->block_cols, lf->flags);
     if (x->tensor == SIZE_MAX)
         fprintf(fp, ",\"aggregate\":true,\"tensors\":%zu", r->tensors->n);
     fputs("}\n", fp);
