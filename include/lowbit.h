@@ -400,18 +400,6 @@ typedef struct lowbit_attention_args {
 
 LOWBIT_API lowbit_status lowbit_attention(const lowbit_attention_args *args);
 
-/*
- * lowbit_attention on a GPU backend (LOWBIT_BACKEND_CUDA): q, out, mask,
- * block_table, the caches' pages and head_scales are device pointers;
- * stream is a cudaStream_t cast to void * (NULL: the default stream).  The
- * args structure itself is read on the host.  Enqueues only (no allocation,
- * no synchronisation); bit-identical to lowbit_attention.  Block table
- * entries and head scales live on the device and are not checked: they
- * must be valid, as for lowbit_attention.
- */
-LOWBIT_API lowbit_status lowbit_attention_device(lowbit_backend backend, const lowbit_attention_args *args,
-                                                 void *stream);
-
 /* ------------------------------------------------------------------------ */
 /* Backends and dispatch                                                    */
 /* ------------------------------------------------------------------------ */
@@ -508,6 +496,18 @@ LOWBIT_API lowbit_status lowbit_quantize_device(lowbit_backend backend, lowbit_q
 LOWBIT_API lowbit_status lowbit_dequantize_device(lowbit_backend backend, lowbit_dtype dst_type, void *dst,
                                                   size_t dst_row_stride, const lowbit_qtensor *q,
                                                   void *stream);
+
+/*
+ * lowbit_attention on a GPU backend (LOWBIT_BACKEND_CUDA): q, out, mask,
+ * block_table, the caches' pages and head_scales are device pointers;
+ * stream is a cudaStream_t cast to void * (NULL: the default stream).  The
+ * args structure itself is read on the host.  Enqueues only (no allocation,
+ * no synchronisation); bit-identical to lowbit_attention.  Block table
+ * entries and head scales live on the device and are not checked: they
+ * must be valid, as for lowbit_attention.
+ */
+LOWBIT_API lowbit_status lowbit_attention_device(lowbit_backend backend, const lowbit_attention_args *args,
+                                                 void *stream);
 
 /* Operations known to the kernel registry. */
 typedef enum lowbit_op {
