@@ -17,12 +17,14 @@ extern const lb_kernel lb_kernel_convert_any_avx2;
 extern const lb_kernel lb_kernel_quantize_avx2;
 extern const lb_kernel lb_kernel_dequantize_avx2;
 extern const lb_kernel lb_kernel_gemm_avx2;
+extern const lb_kernel lb_kernel_attention_avx2;
 #endif
 #if LOWBIT_BUILT_AVX512
 extern const lb_kernel lb_kernel_convert_any_avx512;
 extern const lb_kernel lb_kernel_quantize_avx512;
 extern const lb_kernel lb_kernel_dequantize_avx512;
 extern const lb_kernel lb_kernel_gemm_avx512;
+extern const lb_kernel lb_kernel_attention_avx512;
 #endif
 #if LOWBIT_BUILT_AVXVNNI
 extern const lb_kernel lb_kernel_gemm_avxvnni;
@@ -39,6 +41,7 @@ extern const lb_kernel lb_kernel_convert_any_neon;
 extern const lb_kernel lb_kernel_quantize_neon;
 extern const lb_kernel lb_kernel_dequantize_neon;
 extern const lb_kernel lb_kernel_gemm_neon;
+extern const lb_kernel lb_kernel_attention_neon;
 #endif
 
 const lb_kernel *const lb_registry[] = {
@@ -52,12 +55,14 @@ const lb_kernel *const lb_registry[] = {
     &lb_kernel_quantize_avx2,
     &lb_kernel_dequantize_avx2,
     &lb_kernel_gemm_avx2,
+    &lb_kernel_attention_avx2,
 #endif
 #if LOWBIT_BUILT_AVX512
     &lb_kernel_convert_any_avx512,
     &lb_kernel_quantize_avx512,
     &lb_kernel_dequantize_avx512,
     &lb_kernel_gemm_avx512,
+    &lb_kernel_attention_avx512,
 #endif
 #if LOWBIT_BUILT_AVXVNNI
     &lb_kernel_gemm_avxvnni,
@@ -74,6 +79,7 @@ const lb_kernel *const lb_registry[] = {
     &lb_kernel_quantize_neon,
     &lb_kernel_dequantize_neon,
     &lb_kernel_gemm_neon,
+    &lb_kernel_attention_neon,
 #endif
 };
 

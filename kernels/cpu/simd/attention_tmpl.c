@@ -1,0 +1,303 @@
+/*
+ * attention_tmpl.c - the exact attention kernel, written once for every
+ * vector ISA (included by kernels/cpu/<isa>/attention_<isa>.c after that
+ * ISA's vec_<isa>.h).  It performs the reference's arithmetic
+ * (kernels/cpu/ref/attention_ref.c) operation for operation:
+ *
+ *  - a task's rows (query heads of one kv head x query tokens) share each
+ *    key tile: its K and V rows are decoded once into f32 scratch (exact),
+ *    with their block scales, and every row reads them from there;
+ *  - the score's sixteen lane sums are LB_ATTN_LANES / LBV_N vectors, so
+ *    the per-lane fmaf chains are the vector FMAs; the lane tree adds
+ *    vectors first (lanes 8 apart, then 4 ... while they are in different
+ *    vectors) and finishes inside one vector in the same pairing;
+ *  - exp is lbv_expf, formats/exp.h lane-wise;
+ *  - the PV update keeps o in registers over a chunk of 64 elements and
+ *    runs the keys in increasing order for each chunk: every o_d sees the
+ *    same fmaf sequence as in the reference, only the d are interleaved.
+ *
+ * Scratch lives on the heap (a few hundred KiB would not be polite on a
+ * caller's thread stack); if it cannot be had, the task falls back to the
+ * reference, which gives the same bits.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include "elem_vec.h"
+#include "../../../src/internal.h"
+#include "../../../src/attention_kv.h"
+#include "../../../formats/exp.h"
+
+extern const lb_kernel lb_kernel_attention_ref;
+
+#define ANV (LB_ATTN_LANES / LBV_N)          /* vectors per 16 lanes */
+#define KT LB_ATTN_KEY_TILE
+#define MAXB (LB_ATTN_MAX_D / 16)            /* most blocks a row can have */
+#define CHUNK 64                              /* PV elements kept in registers */
+#define CHV (CHUNK / LBV_N)
+
+/* formats/exp.h, lane-wise: the same operations in the same order. */
+LBV_FI lbv_f32 lbv_expf(lbv_f32 x)
+{
+    x = lbv_as_f32(lbv_sel(x < LB_EXP_LO, lbv_as_u32(lbv_splat_f32(LB_EXP_LO)), lbv_as_u32(x)));
+    x = lbv_as_f32(lbv_sel(x > LB_EXP_HI, lbv_as_u32(lbv_splat_f32(LB_EXP_HI)), lbv_as_u32(x)));
+    lbv_f32 t = x * LB_EXP_LOG2E;
+    lbv_f32 big = t + LB_EXP_SHIFTER;
+    lbv_f32 nf = big - LB_EXP_SHIFTER;
+    lbv_i32 n = (lbv_i32)(lbv_as_u32(big) - lb_f32_bits(LB_EXP_SHIFTER));
+    lbv_f32 r = lbv_fma(nf, lbv_splat_f32(-LB_EXP_LN2_HI), x);
+    r = lbv_fma(nf, lbv_splat_f32(-LB_EXP_LN2_LO), r);
+    lbv_f32 q = lbv_splat_f32(LB_EXP_C6);
+    q = lbv_fma(q, r, lbv_splat_f32(LB_EXP_C5));
+    q = lbv_fma(q, r, lbv_splat_f32(LB_EXP_C4));
+    q = lbv_fma(q, r, lbv_splat_f32(LB_EXP_C3));
+    q = lbv_fma(q, r, lbv_splat_f32(LB_EXP_C2));
+    lbv_f32 p = lbv_fma(q, r * r, r) + 1.0f;
+    lbv_i32 n1 = n / 2, n2 = n - n1;
+    lbv_f32 f1 = lbv_as_f32((lbv_u32)(n1 + 127) << 23);
+    lbv_f32 f2 = lbv_as_f32((lbv_u32)(n2 + 127) << 23);
+    return (p * f1) * f2;
+}
+
+LBV_FI lbv_f32 ld(const float *p)
+{
+    return lbv_as_f32(lbv_load(p));
+}
+
+LBV_FI void st(float *p, lbv_f32 v)
+{
+    lbv_store(p, lbv_as_u32(v));
+}
+
+/* D elements of type e (a constant in each instance below, so the codec
+ * folds to straight-line vector code) from p as f32, times code_value,
+ * less the block zero points when zps is set. */
+LBV_FI void decode_elems_as(const lowbit_dtype e, const uint8_t *p, uint32_t D, float code_value,
+                            const lb_kv_view *zv, const lb_kv_token *zt, float *dst)
+{
+    for (uint32_t d = 0; d < D; d += LBV_N) {
+        lbv_f32 x = lbv_as_f32(load_f32bits(e, p, d));
+        if (code_value != 1.0f)
+            x = x * code_value;
+        if (zv) {
+            int32_t zp = lb_kv_zero_point(zv, zt, d / zv->blk);
+            x = lbv_i32_to_f32(lbv_f32_to_i32_trunc(x) - zp);
+        }
+        st(dst + d, x);
+    }
+}
+
+static void decode_elems(lowbit_dtype e, const uint8_t *p, uint32_t D, float code_value, const lb_kv_view *zv,
+                         const lb_kv_token *zt, float *dst)
+{
+    switch (e) {
+#define DECODE_CASE(T) case T: decode_elems_as(T, p, D, code_value, zv, zt, dst); break;
+    DECODE_CASE(LOWBIT_F32) DECODE_CASE(LOWBIT_F16) DECODE_CASE(LOWBIT_BF16)
+    DECODE_CASE(LOWBIT_E4M3) DECODE_CASE(LOWBIT_E5M2) DECODE_CASE(LOWBIT_E4M3FNUZ) DECODE_CASE(LOWBIT_E5M2FNUZ)
+    DECODE_CASE(LOWBIT_E3M2) DECODE_CASE(LOWBIT_E2M3) DECODE_CASE(LOWBIT_E2M1)
+    DECODE_CASE(LOWBIT_INT8) DECODE_CASE(LOWBIT_INT4) DECODE_CASE(LOWBIT_UINT4)
+#undef DECODE_CASE
+    default: break; /* validated away */
+    }
+}
+
+/* One token's head vector as exact f32 values (zero point applied) and
+ * its block scales. */
+static void decode_token(const lb_kv_view *v, const lb_kv_token *t, float *dst, float *scales)
+{
+    decode_elems(v->elem, t->row, v->D, v->code_value, v->scheme == LB_SCHEME_ZP ? v : NULL, t, dst);
+    for (uint32_t b = 0; b < v->nblk; b++)
+        scales[b] = lb_kv_scale(v, t, b);
+}
+
+/* The lane tree on 16 lanes held in ANV vectors: lanes 8, 4, ... apart are
+ * added while they sit in different vectors, then inside the last one. */
+LBV_FI float lane_tree(lbv_f32 acc[ANV])
+{
+    for (int n = ANV / 2; n >= 1; n /= 2)
+        for (int v = 0; v < n; v++)
+            acc[v] = acc[v] + acc[v + n];
+    float l[LBV_N];
+    st(l, acc[0]);
+    for (int w = LBV_N / 2; w >= 1; w /= 2)
+        for (int i = 0; i < w; i++)
+            l[i] = l[i] + l[i + w];
+    return l[0];
+}
+
+/* Scores of one query row against keys [0, n) of the decoded tile, two
+ * keys at a time (the query vector is loaded once for both). */
+static void tile_scores(const lb_attn_job *j, const float *q, const float *kf, const float *ks, size_t n,
+                        float *s)
+{
+    const uint32_t D = j->D, blk = j->k.blk, nblk = j->k.nblk;
+    size_t jj = 0;
+    for (; jj + 2 <= n; jj += 2) {
+        const float *k0 = kf + jj * D, *k1 = k0 + D;
+        lbv_f32 a0[ANV], a1[ANV];
+        for (int v = 0; v < ANV; v++)
+            a0[v] = a1[v] = lbv_splat_f32(0.0f);
+        for (uint32_t b = 0; b < nblk; b++) {
+            lbv_f32 p0[ANV], p1[ANV];
+            for (int v = 0; v < ANV; v++)
+                p0[v] = p1[v] = lbv_splat_f32(0.0f);
+            for (uint32_t d = b * blk; d < (b + 1) * blk; d += LB_ATTN_LANES) {
+                for (int v = 0; v < ANV; v++) {
+                    lbv_f32 qv = ld(q + d + v * LBV_N);
+                    p0[v] = lbv_fma(qv, ld(k0 + d + v * LBV_N), p0[v]);
+                    p1[v] = lbv_fma(qv, ld(k1 + d + v * LBV_N), p1[v]);
+                }
+            }
+            lbv_f32 s0 = lbv_splat_f32(ks[jj * MAXB + b]), s1 = lbv_splat_f32(ks[(jj + 1) * MAXB + b]);
+            for (int v = 0; v < ANV; v++) {
+                a0[v] = lbv_fma(p0[v], s0, a0[v]);
+                a1[v] = lbv_fma(p1[v], s1, a1[v]);
+            }
+        }
+        s[jj] = lane_tree(a0) * j->score_scale;
+        s[jj + 1] = lane_tree(a1) * j->score_scale;
+    }
+    for (; jj < n; jj++) {
+        const float *k0 = kf + jj * D;
+        lbv_f32 a0[ANV];
+        for (int v = 0; v < ANV; v++)
+            a0[v] = lbv_splat_f32(0.0f);
+        for (uint32_t b = 0; b < nblk; b++) {
+            lbv_f32 p0[ANV];
+            for (int v = 0; v < ANV; v++)
+                p0[v] = lbv_splat_f32(0.0f);
+            for (uint32_t d = b * blk; d < (b + 1) * blk; d += LB_ATTN_LANES)
+                for (int v = 0; v < ANV; v++)
+                    p0[v] = lbv_fma(ld(q + d + v * LBV_N), ld(k0 + d + v * LBV_N), p0[v]);
+            lbv_f32 s0 = lbv_splat_f32(ks[jj * MAXB + b]);
+            for (int v = 0; v < ANV; v++)
+                a0[v] = lbv_fma(p0[v], s0, a0[v]);
+        }
+        s[jj] = lane_tree(a0) * j->score_scale;
+    }
+}
+
+/* o += sum over the tile's keys of (p * sv) * v, keys in order, skipping
+ * p == 0; w[jj * MAXB + b] = p_jj * sv_jj,b already formed. */
+static void tile_pv(uint32_t D, uint32_t blk, const float *vf, const float *p, const float *w, size_t n,
+                    float *o)
+{
+    uint32_t d0 = 0;
+    for (; d0 + CHUNK <= D; d0 += CHUNK) {
+        lbv_f32 acc[CHV];
+        for (int v = 0; v < CHV; v++)
+            acc[v] = ld(o + d0 + v * LBV_N);
+        for (size_t jj = 0; jj < n; jj++) {
+            if (p[jj] == 0.0f)
+                continue;
+            const float *vr = vf + jj * D + d0;
+            for (int v = 0; v < CHV; v++) {
+                lbv_f32 wv = lbv_splat_f32(w[jj * MAXB + (d0 + v * LBV_N) / blk]);
+                acc[v] = lbv_fma(wv, ld(vr + v * LBV_N), acc[v]);
+            }
+        }
+        for (int v = 0; v < CHV; v++)
+            st(o + d0 + v * LBV_N, acc[v]);
+    }
+    for (; d0 < D; d0 += LB_ATTN_LANES) {
+        lbv_f32 acc[ANV];
+        for (int v = 0; v < ANV; v++)
+            acc[v] = ld(o + d0 + v * LBV_N);
+        lbv_f32 wv;
+        for (size_t jj = 0; jj < n; jj++) {
+            if (p[jj] == 0.0f)
+                continue;
+            wv = lbv_splat_f32(w[jj * MAXB + d0 / blk]);
+            for (int v = 0; v < ANV; v++)
+                acc[v] = lbv_fma(wv, ld(vf + jj * D + d0 + v * LBV_N), acc[v]);
+        }
+        for (int v = 0; v < ANV; v++)
+            st(o + d0 + v * LBV_N, acc[v]);
+    }
+}
+
+struct attn_scratch {
+    float kf[KT * LB_ATTN_MAX_D], vf[KT * LB_ATTN_MAX_D];
+    float ks[KT * MAXB], vs[KT * MAXB], w[KT * MAXB];
+    float q[LB_ATTN_TASK_ROWS][LB_ATTN_MAX_D], o[LB_ATTN_TASK_ROWS][LB_ATTN_MAX_D];
+    float s[KT], p[KT];
+};
+
+static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0, size_t q1)
+{
+    struct attn_scratch *sc = aligned_alloc(64, sizeof *sc);
+    if (!sc) {
+        lb_kernel_attention_ref.attention(j, h0, h1, q0, q1);
+        return;
+    }
+    const uint32_t D = j->D, g = (uint32_t)(h0 / j->group);
+    const size_t nh = h1 - h0, rows = nh * (q1 - q0);
+    float m[LB_ATTN_TASK_ROWS], l[LB_ATTN_TASK_ROWS];
+    size_t vis_max = 0;
+    for (size_t r = 0; r < rows; r++) {
+        size_t i = q0 + r / nh, h = h0 + r % nh;
+        const uint8_t *qp = j->q + lowbit_dtype_bytes(j->q_type, i * j->q_stride + h * D);
+        decode_elems(j->q_type, qp, D, 1.0f, NULL, NULL, sc->q[r]);
+        memset(sc->o[r], 0, D * sizeof(float));
+        m[r] = -INFINITY;
+        l[r] = 0.0f;
+        size_t vis = lb_attn_visible(j, i);
+        if (vis > vis_max)
+            vis_max = vis;
+    }
+    for (size_t t0 = 0; t0 < vis_max; t0 += KT) {
+        size_t t1 = t0 + KT < vis_max ? t0 + KT : vis_max;
+        for (size_t jj = t0; jj < t1; jj++) {
+            lb_kv_token kt = lb_kv_locate(&j->k, j->table, jj, g);
+            decode_token(&j->k, &kt, sc->kf + (jj - t0) * D, sc->ks + (jj - t0) * MAXB);
+            lb_kv_token vt = lb_kv_locate(&j->v, j->table, jj, g);
+            decode_token(&j->v, &vt, sc->vf + (jj - t0) * D, sc->vs + (jj - t0) * MAXB);
+        }
+        for (size_t r = 0; r < rows; r++) {
+            size_t i = q0 + r / nh, vis = lb_attn_visible(j, i);
+            if (vis <= t0)
+                continue;
+            size_t n = (vis < t1 ? vis : t1) - t0;
+            tile_scores(j, sc->q[r], sc->kf, sc->ks, n, sc->s);
+            float mn = m[r];
+            for (size_t jj = 0; jj < n; jj++) {
+                if (j->mask)
+                    sc->s[jj] = sc->s[jj] + j->mask[i * j->mask_stride + t0 + jj];
+                if (sc->s[jj] > mn)
+                    mn = sc->s[jj];
+            }
+            if (mn == -INFINITY)
+                continue;
+            float alpha = lb_expf(m[r] - mn);
+            l[r] = l[r] * alpha;
+            for (uint32_t d = 0; d < D; d += LBV_N)
+                st(sc->o[r] + d, ld(sc->o[r] + d) * alpha);
+            m[r] = mn;
+            size_t jj = 0;
+            for (; jj + LBV_N <= n; jj += LBV_N)
+                st(sc->p + jj, lbv_expf(ld(sc->s + jj) - mn));
+            for (; jj < n; jj++)
+                sc->p[jj] = lb_expf(sc->s[jj] - mn);
+            for (jj = 0; jj < n; jj++) {
+                float p = sc->p[jj];
+                if (p == 0.0f)
+                    continue;
+                l[r] = l[r] + p;
+                for (uint32_t b = 0; b < j->v.nblk; b++)
+                    sc->w[jj * MAXB + b] = p * sc->vs[jj * MAXB + b];
+            }
+            tile_pv(D, j->v.blk, sc->vf, sc->p, sc->w, n, sc->o[r]);
+        }
+    }
+    for (size_t r = 0; r < rows; r++) {
+        size_t i = q0 + r / nh, h = h0 + r % nh;
+        for (uint32_t d = 0; d < D; d++)
+            lb_attn_store(j, i, h, d, l[r] == 0.0f ? 0.0f : sc->o[r][d] / l[r]);
+    }
+    free(sc);
+}
+
+#define ATTENTION_SIMD_KERNEL(BACKEND, NAME)                                                           \
+    {                                                                                                  \
+        .op = LOWBIT_OP_ATTENTION, .backend = (BACKEND), .exact = 1, .name = (NAME),                   \
+        .formats = "every KV format", .attention = attention_simd,                                     \
+    }
