@@ -25,6 +25,7 @@
  *   quantize.c  quantize / dequantize kernels against the reference
  *   qmodel.c    quantize self-checks: scale model, error bounds, edge blocks
  *   gemm.c      GEMM: the reference against a model, every kernel against it
+ *   attention.c attention: the reference against f64, every kernel against it
  *   threads.c   every kernel on 1, 2, 3 and 8 threads against one
  *   bench.c     --bench timings
  */
@@ -173,6 +174,7 @@ void check_quantize(void);       /* quantize.c */
 void selfcheck_quantize(void);   /* qmodel.c */
 void selfcheck_gemm(void);       /* gemm.c */
 void check_gemm(void);           /* gemm.c */
+void check_attention(void);      /* attention.c */
 void check_threads(void);        /* threads.c */
 void run_bench(void);            /* bench.c */
 

@@ -246,7 +246,7 @@ int main(int argc, char **argv)
                 if (strcmp(val, lowbit_op_name((lowbit_op)o)) == 0)
                     cfg.op = o;
             if (cfg.op < 0) {
-                fprintf(stderr, "lowbit-check: --op %s: expected convert, quantize, dequantize or gemm\n", val);
+                fprintf(stderr, "lowbit-check: --op %s: expected convert, quantize, dequantize, gemm or attention\n", val);
                 return 2;
             }
         } else if (IS_OPT("--backend")) {
@@ -294,6 +294,7 @@ int main(int argc, char **argv)
     check_quantize();
     selfcheck_gemm();
     check_gemm();
+    check_attention();
     check_threads();
 
     /* every registered kernel this CPU runs must have been checked: a kernel

@@ -339,7 +339,7 @@ const lb_kernel *find_ref_kernel(lowbit_op op)
         const lb_kernel *k = lb_registry[i];
         uint32_t side = op == LOWBIT_OP_CONVERT ? (k->srcs & k->dsts) : op == LOWBIT_OP_QUANTIZE ? k->srcs : k->dsts;
         uint32_t full = op == LOWBIT_OP_CONVERT ? LB_ALL_TYPES : LB_WIDE_TYPES;
-        if (op == LOWBIT_OP_GEMM && k->op == op && k->backend == LOWBIT_BACKEND_REF && k->exact)
+        if ((op == LOWBIT_OP_GEMM || op == LOWBIT_OP_ATTENTION) && k->op == op && k->backend == LOWBIT_BACKEND_REF && k->exact)
             return k;
         if (k->op == op && k->backend == LOWBIT_BACKEND_REF && k->exact && side == full &&
             (op == LOWBIT_OP_CONVERT || (k->schemes == LB_ALL_SCHEMES && k->elems == LB_ALL_TYPES)))
