@@ -323,6 +323,8 @@ static void selfcheck_exp(void)
             x = edge[i - n];
         }
         float got = lb_expf(x);
+        if (cfg.inject_fault && i == 0)
+            got = got * 1.5f;
         double want = exp((double)x);
         r.cases++;
         if (want > 3.4028234663852886e38) {
@@ -407,6 +409,8 @@ static void selfcheck_reference(const lb_kernel *ref)
                         o = vis ? o / l : 0;
                         float got;
                         memcpy(&got, out.p + 4 * (i * j.out_stride + h * D + e), 4);
+                        if (cfg.inject_fault && e == 0)
+                            got = got * 1.5f + 1.0f;
                         onorm = fmax(onorm, fabs(o));
                         err = fmax(err, fabs(got - o));
                         r.cases++;
