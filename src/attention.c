@@ -4,6 +4,8 @@
  * the work into tasks.
  */
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 #include "attention_kv.h"
@@ -375,11 +377,14 @@ struct lb_attn_run {
     const lb_kernel *k;
     const lb_attn_job *j;
     size_t heads_per_task, chunks_per_kv, tokens_per_task, token_tiles;
+    uint8_t *scratch;           /* nslots slots of slot_bytes */
+    size_t slot_bytes, nslots;
+    atomic_uchar *busy;
 };
 
 static void lb_attention_task(void *ctx, size_t task)
 {
-    const struct lb_attn_run *r = ctx;
+    struct lb_attn_run *r = ctx;
     const lb_attn_job *j = r->j;
     size_t tile = task % r->token_tiles, rest = task / r->token_tiles;
     size_t chunk = rest % r->chunks_per_kv, kvh = rest / r->chunks_per_kv;
@@ -387,17 +392,41 @@ static void lb_attention_task(void *ctx, size_t task)
     size_t h1 = h0 + r->heads_per_task < (kvh + 1) * j->group ? h0 + r->heads_per_task : (kvh + 1) * j->group;
     size_t q0 = tile * r->tokens_per_task;
     size_t q1 = q0 + r->tokens_per_task < j->q_tokens ? q0 + r->tokens_per_task : j->q_tokens;
-    r->k->attention(j, h0, h1, q0, q1);
+    /* One slot per thread that can run at once, so a free one is always
+     * there; the flag keeps two tasks off one slot. */
+    size_t slot = 0;
+    if (r->nslots)
+        while (atomic_exchange_explicit(&r->busy[slot], 1, memory_order_acquire))
+            slot = (slot + 1) % r->nslots;
+    r->k->attention(j, h0, h1, q0, q1, r->nslots ? r->scratch + slot * r->slot_bytes : NULL);
+    if (r->nslots)
+        atomic_store_explicit(&r->busy[slot], 0, memory_order_release);
 }
 
-void lb_run_attention(const lb_kernel *k, const lb_attn_job *j)
+lowbit_status lb_run_attention(const lb_kernel *k, const lb_attn_job *j)
 {
     struct lb_attn_run r = {.k = k, .j = j};
     r.heads_per_task = j->group < LB_ATTN_TASK_ROWS ? j->group : LB_ATTN_TASK_ROWS;
     r.chunks_per_kv = (j->group + r.heads_per_task - 1) / r.heads_per_task;
     r.tokens_per_task = LB_ATTN_TASK_ROWS / r.heads_per_task;
     r.token_tiles = (j->q_tokens + r.tokens_per_task - 1) / r.tokens_per_task;
-    lb_parallel_for(j->kv_heads * r.chunks_per_kv * r.token_tiles, lb_attention_task, &r);
+    size_t ntasks = j->kv_heads * r.chunks_per_kv * r.token_tiles;
+    if (k->attention_scratch) {
+        size_t threads = (size_t)lowbit_get_num_threads();
+        r.nslots = threads < ntasks ? threads : ntasks;
+        r.slot_bytes = (k->attention_scratch(j) + 63) / 64 * 64;
+        r.scratch = aligned_alloc(64, r.nslots * r.slot_bytes);
+        r.busy = calloc(r.nslots, sizeof *r.busy);
+        if (!r.scratch || !r.busy) {
+            free(r.scratch);
+            free(r.busy);
+            return lb_fail(LOWBIT_ERR_OUT_OF_MEMORY, "attention: %zu bytes of scratch", r.nslots * r.slot_bytes);
+        }
+    }
+    lb_parallel_for(ntasks, lb_attention_task, &r);
+    free(r.scratch);
+    free(r.busy);
+    return LOWBIT_OK;
 }
 
 lowbit_status lowbit_attention(const lowbit_attention_args *args)
@@ -411,6 +440,6 @@ lowbit_status lowbit_attention(const lowbit_attention_args *args)
     const lb_kernel *k = lb_find_attention(&j);
     if (!k)
         return lb_fail(LOWBIT_ERR_INTERNAL, "no attention kernel registered");
-    lb_run_attention(k, &j);
-    return lb_ok();
+    s = lb_run_attention(k, &j);
+    return s == LOWBIT_OK ? lb_ok() : s;
 }

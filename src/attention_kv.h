@@ -18,10 +18,11 @@ typedef struct lb_kv_token {
     float head_scale;       /* the per-head FP8 scale, else 1 */
 } lb_kv_token;
 
-static inline lb_kv_token lb_kv_locate(const lb_kv_view *v, const int32_t *table, size_t pos, uint32_t head)
+/* Token `slot` of logical page `lpage` (position lpage * page_tokens + slot). */
+static inline lb_kv_token lb_kv_locate_at(const lb_kv_view *v, const int32_t *table, size_t lpage, size_t slot,
+                                          uint32_t head)
 {
-    size_t page = table ? (size_t)table[pos / v->page_tokens] : pos / v->page_tokens;
-    size_t slot = pos % v->page_tokens;
+    size_t page = table ? (size_t)table[lpage] : lpage;
     const uint8_t *base = v->pages + page * v->page_bytes + head * v->head_bytes;
     lb_kv_token t;
     t.row = base + slot * v->row_bytes;
@@ -29,6 +30,30 @@ static inline lb_kv_token lb_kv_locate(const lb_kv_view *v, const int32_t *table
     t.zps = base + v->zp_off + slot * v->zp_bytes;
     t.head_scale = v->per_head ? v->head_scales[head] : 1.0f;
     return t;
+}
+
+static inline lb_kv_token lb_kv_locate(const lb_kv_view *v, const int32_t *table, size_t pos, uint32_t head)
+{
+    return lb_kv_locate_at(v, table, pos / v->page_tokens, pos % v->page_tokens, head);
+}
+
+/* Walking positions in order without a division per step. */
+typedef struct lb_kv_cursor {
+    size_t lpage, slot;
+} lb_kv_cursor;
+
+static inline lb_kv_cursor lb_kv_cursor_at(const lb_kv_view *v, size_t pos)
+{
+    lb_kv_cursor c = {pos / v->page_tokens, pos % v->page_tokens};
+    return c;
+}
+
+static inline void lb_kv_cursor_next(const lb_kv_view *v, lb_kv_cursor *c)
+{
+    if (++c->slot == v->page_tokens) {
+        c->slot = 0;
+        c->lpage++;
+    }
 }
 
 /* The f32 scale of block b of a token (1 for a plain format). */

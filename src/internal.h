@@ -181,8 +181,10 @@ typedef struct lb_attn_job {
 
 /* Compute the output rows of query heads [h0, h1) (all reading kv head
  * h0 / group) for query tokens [q0, q1); (h1 - h0) * (q1 - q0) is at most
- * LB_ATTN_TASK_ROWS. */
-typedef void (*lb_attention_fn)(const lb_attn_job *j, size_t h0, size_t h1, size_t q0, size_t q1);
+ * LB_ATTN_TASK_ROWS.  scratch: the kernel's attention_scratch(j) bytes,
+ * 64-byte aligned, owned by this task while it runs. */
+typedef void (*lb_attention_fn)(const lb_attn_job *j, size_t h0, size_t h1, size_t q0, size_t q1, void *scratch);
+typedef size_t (*lb_attention_scratch_fn)(const lb_attn_job *j);
 
 
 /* Bit masks of dtypes and schemes in registrations. */
@@ -221,6 +223,7 @@ typedef struct lb_kernel {
     lb_gemm_pack_fn gemm_pack_a;
     uint32_t gemm_pack_mr;                /* rows of A per packed tile */
     lb_attention_fn attention;            /* every KV format and Q type */
+    lb_attention_scratch_fn attention_scratch; /* bytes per task; NULL: none */
 } lb_kernel;
 
 /* The registry (src/registry.c) and lookups (src/dispatch.c). */
@@ -262,10 +265,12 @@ lowbit_status lb_run_gemm(const lb_kernel *k, const lb_gemm_job *j);
 /* Attention: validate lowbit_attention's arguments into a job (q_tokens of
  * 0 returns LOWBIT_OK with the job filled; device: the buffers are device
  * memory, so the block table and head scales are not read), the kernel for
- * it, and the threaded driver (lowbit-check calls these directly). */
+ * it, and the threaded driver (lowbit-check calls these directly), which
+ * returns LOWBIT_ERR_OUT_OF_MEMORY, nothing written, when the kernel's
+ * scratch cannot be had. */
 lowbit_status lb_attn_job_init(lb_attn_job *j, const lowbit_attention_args *a, int device);
 const lb_kernel *lb_find_attention(const lb_attn_job *j);
-void lb_run_attention(const lb_kernel *k, const lb_attn_job *j);
+lowbit_status lb_run_attention(const lb_kernel *k, const lb_attn_job *j);
 
 /* Output tiles of the fixed GEMM partition (multiples of every kernel's
  * gemm_pack_mr / gemm_pack_nr). */

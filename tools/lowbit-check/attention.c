@@ -231,12 +231,13 @@ static int case_make(attn_case *c, const lowbit_format *fk, const lowbit_format 
 typedef struct attn_call {
     const lb_kernel *k;
     lb_attn_job j;
+    lowbit_status st;
 } attn_call;
 
 static void attn_tramp(void *p)
 {
     attn_call *c = p;
-    lb_run_attention(c->k, &c->j);
+    c->st = lb_run_attention(c->k, &c->j);
 }
 
 /* Run k on the case into a fresh guarded, junk-filled output; 0 if clean. */
@@ -248,7 +249,7 @@ static int run_attention(check_row *r, const lb_kernel *k, attn_case *c, gbuf *o
     memcpy(before, out->p, c->out_bytes);
     lowbit_attention_args a = c->a;
     a.out = out->p;
-    attn_call call = {k, {0}};
+    attn_call call = {k, {0}, LOWBIT_OK};
     lowbit_status st = lb_attn_job_init(&call.j, &a, 0);
     if (st != LOWBIT_OK) {
         r->mismatches++;
@@ -262,6 +263,10 @@ static int run_attention(check_row *r, const lb_kernel *k, attn_case *c, gbuf *o
     if (sig) {
         r->crashes++;
         row_event(r, "%s: %s crashed with %s", ctx, k->name, signal_name(sig));
+        bad = 1;
+    } else if (call.st != LOWBIT_OK) {
+        r->mismatches++;
+        row_event(r, "%s: %s returned %s (%s)", ctx, k->name, lowbit_status_string(call.st), lowbit_last_error());
         bad = 1;
     } else {
         bad = gbuf_verify(out, r, "out", ctx);

@@ -99,8 +99,9 @@ static void attention_row_ref(const lb_attn_job *j, size_t i, size_t h)
         lb_attn_store(j, i, h, d, l == 0.0f ? 0.0f : o[d] / l);
 }
 
-static void attention_ref(const lb_attn_job *j, size_t h0, size_t h1, size_t q0, size_t q1)
+static void attention_ref(const lb_attn_job *j, size_t h0, size_t h1, size_t q0, size_t q1, void *scratch)
 {
+    (void)scratch;
     for (size_t i = q0; i < q1; i++)
         for (size_t h = h0; h < h1; h++)
             attention_row_ref(j, i, h);

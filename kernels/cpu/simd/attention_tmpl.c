@@ -16,9 +16,9 @@
  *    runs the keys in increasing order for each chunk: every o_d sees the
  *    same fmaf sequence as in the reference, only the d are interleaved.
  *
- * Scratch lives on the heap (a few hundred KiB would not be polite on a
- * caller's thread stack); if it cannot be had, the task falls back to the
- * reference, which gives the same bits.
+ * Scratch (about 110 KiB at head_dim 128: too much for a caller's thread
+ * stack) comes from the driver, one slot per running thread, allocated
+ * once per call.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -26,8 +26,6 @@
 #include "../../../src/internal.h"
 #include "../../../src/attention_kv.h"
 #include "../../../formats/exp.h"
-
-extern const lb_kernel lb_kernel_attention_ref;
 
 #define ANV (LB_ATTN_LANES / LBV_N)          /* vectors per 16 lanes */
 #define KT LB_ATTN_KEY_TILE
@@ -74,15 +72,21 @@ LBV_FI void st(float *p, lbv_f32 v)
 LBV_FI void decode_elems_as(const lowbit_dtype e, const uint8_t *p, uint32_t D, float code_value,
                             const lb_kv_view *zv, const lb_kv_token *zt, float *dst)
 {
-    for (uint32_t d = 0; d < D; d += LBV_N) {
-        lbv_f32 x = lbv_as_f32(load_f32bits(e, p, d));
-        if (code_value != 1.0f)
-            x = x * code_value;
-        if (zv) {
-            int32_t zp = lb_kv_zero_point(zv, zt, d / zv->blk);
-            x = lbv_i32_to_f32(lbv_f32_to_i32_trunc(x) - zp);
+    if (!zv) {
+        for (uint32_t d = 0; d < D; d += LBV_N) {
+            lbv_f32 x = lbv_as_f32(load_f32bits(e, p, d));
+            if (code_value != 1.0f)
+                x = x * code_value;
+            st(dst + d, x);
         }
-        st(dst + d, x);
+        return;
+    }
+    for (uint32_t b = 0; b < zv->nblk; b++) {
+        int32_t zp = lb_kv_zero_point(zv, zt, b);
+        for (uint32_t d = b * zv->blk; d < (b + 1) * zv->blk; d += LBV_N) {
+            lbv_f32 x = lbv_as_f32(load_f32bits(e, p, d));
+            st(dst + d, lbv_i32_to_f32(lbv_f32_to_i32_trunc(x) - zp));
+        }
     }
 }
 
@@ -184,16 +188,18 @@ static void tile_pv(uint32_t D, uint32_t blk, const float *vf, const float *p, c
     uint32_t d0 = 0;
     for (; d0 + CHUNK <= D; d0 += CHUNK) {
         lbv_f32 acc[CHV];
-        for (int v = 0; v < CHV; v++)
+        uint32_t bi[CHV]; /* the V block of each vector: divisions out of the key loop */
+        for (int v = 0; v < CHV; v++) {
             acc[v] = ld(o + d0 + v * LBV_N);
+            bi[v] = (d0 + v * LBV_N) / blk;
+        }
         for (size_t jj = 0; jj < n; jj++) {
             if (p[jj] == 0.0f)
                 continue;
             const float *vr = vf + jj * D + d0;
-            for (int v = 0; v < CHV; v++) {
-                lbv_f32 wv = lbv_splat_f32(w[jj * MAXB + (d0 + v * LBV_N) / blk]);
-                acc[v] = lbv_fma(wv, ld(vr + v * LBV_N), acc[v]);
-            }
+            const float *wj = w + jj * MAXB;
+            for (int v = 0; v < CHV; v++)
+                acc[v] = lbv_fma(lbv_splat_f32(wj[bi[v]]), ld(vr + v * LBV_N), acc[v]);
         }
         for (int v = 0; v < CHV; v++)
             st(o + d0 + v * LBV_N, acc[v]);
@@ -215,20 +221,55 @@ static void tile_pv(uint32_t D, uint32_t blk, const float *vf, const float *p, c
     }
 }
 
-struct attn_scratch {
-    float kf[KT * LB_ATTN_MAX_D], vf[KT * LB_ATTN_MAX_D];
-    float ks[KT * MAXB], vs[KT * MAXB], w[KT * MAXB];
-    float q[LB_ATTN_TASK_ROWS][LB_ATTN_MAX_D], o[LB_ATTN_TASK_ROWS][LB_ATTN_MAX_D];
-    float s[KT], p[KT];
-};
+/* Pages put a head's consecutive tokens in short runs (page_tokens rows)
+ * far apart, which the hardware prefetchers do not follow: ask for the
+ * token PREFETCH_AHEAD positions on while decoding this one. */
+#define PREFETCH_AHEAD 12
 
-static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0, size_t q1)
+static inline void prefetch_token(const lb_kv_view *v, const int32_t *table, lb_kv_cursor c, uint32_t g)
 {
-    struct attn_scratch *sc = aligned_alloc(64, sizeof *sc);
-    if (!sc) {
-        lb_kernel_attention_ref.attention(j, h0, h1, q0, q1);
-        return;
-    }
+    lb_kv_token t = lb_kv_locate_at(v, table, c.lpage, c.slot, g);
+    for (size_t b = 0; b < v->row_bytes; b += 64)
+        __builtin_prefetch(t.row + b);
+    if (v->scale_bytes)
+        __builtin_prefetch(t.scales);
+    if (v->zp_bytes)
+        __builtin_prefetch(t.zps);
+}
+
+/* The task's scratch, cut to this call's head_dim. */
+typedef struct attn_scratch {
+    float *kf, *vf;             /* the tile's K and V rows, KT x D */
+    float *ks, *vs, *w;         /* their block scales, and p * V scale, KT x MAXB */
+    float *q, *o;               /* the task's rows, LB_ATTN_TASK_ROWS x D */
+    float *s, *p;               /* one row's scores and weights over the tile */
+} attn_scratch;
+
+static size_t attention_scratch_bytes(const lb_attn_job *j)
+{
+    return sizeof(float) * (2 * (size_t)KT * j->D + 3 * (size_t)KT * MAXB + 2 * (size_t)LB_ATTN_TASK_ROWS * j->D +
+                            2 * (size_t)KT);
+}
+
+static attn_scratch scratch_cut(const lb_attn_job *j, void *mem)
+{
+    float *f = mem;
+    attn_scratch s;
+    s.kf = f; f += (size_t)KT * j->D;
+    s.vf = f; f += (size_t)KT * j->D;
+    s.ks = f; f += KT * MAXB;
+    s.vs = f; f += KT * MAXB;
+    s.w = f; f += KT * MAXB;
+    s.q = f; f += (size_t)LB_ATTN_TASK_ROWS * j->D;
+    s.o = f; f += (size_t)LB_ATTN_TASK_ROWS * j->D;
+    s.s = f; f += KT;
+    s.p = f;
+    return s;
+}
+
+static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0, size_t q1, void *mem)
+{
+    attn_scratch scr = scratch_cut(j, mem), *sc = &scr;
     const uint32_t D = j->D, g = (uint32_t)(h0 / j->group);
     const size_t nh = h1 - h0, rows = nh * (q1 - q0);
     float m[LB_ATTN_TASK_ROWS], l[LB_ATTN_TASK_ROWS];
@@ -236,8 +277,8 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
     for (size_t r = 0; r < rows; r++) {
         size_t i = q0 + r / nh, h = h0 + r % nh;
         const uint8_t *qp = j->q + lowbit_dtype_bytes(j->q_type, i * j->q_stride + h * D);
-        decode_elems(j->q_type, qp, D, 1.0f, NULL, NULL, sc->q[r]);
-        memset(sc->o[r], 0, D * sizeof(float));
+        decode_elems(j->q_type, qp, D, 1.0f, NULL, NULL, (sc->q + r * D));
+        memset((sc->o + r * D), 0, D * sizeof(float));
         m[r] = -INFINITY;
         l[r] = 0.0f;
         size_t vis = lb_attn_visible(j, i);
@@ -246,18 +287,26 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
     }
     for (size_t t0 = 0; t0 < vis_max; t0 += KT) {
         size_t t1 = t0 + KT < vis_max ? t0 + KT : vis_max;
+        /* K and V share page_tokens, so one cursor walks both */
+        lb_kv_cursor cur = lb_kv_cursor_at(&j->k, t0), ahead = lb_kv_cursor_at(&j->k, t0 + PREFETCH_AHEAD);
         for (size_t jj = t0; jj < t1; jj++) {
-            lb_kv_token kt = lb_kv_locate(&j->k, j->table, jj, g);
+            if (jj + PREFETCH_AHEAD < vis_max) {
+                prefetch_token(&j->k, j->table, ahead, g);
+                prefetch_token(&j->v, j->table, ahead, g);
+            }
+            lb_kv_cursor_next(&j->k, &ahead);
+            lb_kv_token kt = lb_kv_locate_at(&j->k, j->table, cur.lpage, cur.slot, g);
             decode_token(&j->k, &kt, sc->kf + (jj - t0) * D, sc->ks + (jj - t0) * MAXB);
-            lb_kv_token vt = lb_kv_locate(&j->v, j->table, jj, g);
+            lb_kv_token vt = lb_kv_locate_at(&j->v, j->table, cur.lpage, cur.slot, g);
             decode_token(&j->v, &vt, sc->vf + (jj - t0) * D, sc->vs + (jj - t0) * MAXB);
+            lb_kv_cursor_next(&j->k, &cur);
         }
         for (size_t r = 0; r < rows; r++) {
             size_t i = q0 + r / nh, vis = lb_attn_visible(j, i);
             if (vis <= t0)
                 continue;
             size_t n = (vis < t1 ? vis : t1) - t0;
-            tile_scores(j, sc->q[r], sc->kf, sc->ks, n, sc->s);
+            tile_scores(j, (sc->q + r * D), sc->kf, sc->ks, n, sc->s);
             float mn = m[r];
             for (size_t jj = 0; jj < n; jj++) {
                 if (j->mask)
@@ -270,7 +319,7 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
             float alpha = lb_expf(m[r] - mn);
             l[r] = l[r] * alpha;
             for (uint32_t d = 0; d < D; d += LBV_N)
-                st(sc->o[r] + d, ld(sc->o[r] + d) * alpha);
+                st((sc->o + r * D) + d, ld((sc->o + r * D) + d) * alpha);
             m[r] = mn;
             size_t jj = 0;
             for (; jj + LBV_N <= n; jj += LBV_N)
@@ -285,19 +334,19 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
                 for (uint32_t b = 0; b < j->v.nblk; b++)
                     sc->w[jj * MAXB + b] = p * sc->vs[jj * MAXB + b];
             }
-            tile_pv(D, j->v.blk, sc->vf, sc->p, sc->w, n, sc->o[r]);
+            tile_pv(D, j->v.blk, sc->vf, sc->p, sc->w, n, (sc->o + r * D));
         }
     }
     for (size_t r = 0; r < rows; r++) {
         size_t i = q0 + r / nh, h = h0 + r % nh;
         for (uint32_t d = 0; d < D; d++)
-            lb_attn_store(j, i, h, d, l[r] == 0.0f ? 0.0f : sc->o[r][d] / l[r]);
+            lb_attn_store(j, i, h, d, l[r] == 0.0f ? 0.0f : (sc->o + r * D)[d] / l[r]);
     }
-    free(sc);
 }
 
 #define ATTENTION_SIMD_KERNEL(BACKEND, NAME)                                                           \
     {                                                                                                  \
         .op = LOWBIT_OP_ATTENTION, .backend = (BACKEND), .exact = 1, .name = (NAME),                   \
         .formats = "every KV format", .attention = attention_simd,                                     \
+        .attention_scratch = attention_scratch_bytes,                                                 \
     }
