@@ -10,6 +10,7 @@
  *   measure.c     timing every case on every backend and thread count
  *   report.c      the table and the JSON lines
  *   gemm.c        the GEMM cases, their timing, report, and the OpenBLAS peer
+ *   attention.c   attention decode and prefill over quantized KV caches
  */
 #ifndef LOWBIT_BENCH_H
 #define LOWBIT_BENCH_H
@@ -139,6 +140,11 @@ int buffer_sets_for(const bench_config *cfg, const roofline *r, double set_bytes
 /* Times every selected GEMM case, and OpenBLAS on the same shapes where it
  * was built in; returns the number of failed library calls. */
 int measure_gemm(const bench_config *cfg, const roofline *r, int *measured);
+
+/* ---- attention.c ---------------------------------------------------- */
+/* Times attention decode (GB/s of KV cache against memcpy) and prefill
+ * (GFLOP/s against the library's own GEMM); returns failed calls. */
+int measure_attention(const bench_config *cfg, const roofline *r, int *measured);
 
 /* ---- report.c ------------------------------------------------------- */
 

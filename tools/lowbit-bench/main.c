@@ -22,7 +22,7 @@ static void usage(FILE *o)
             "  and int8 rates measured in the same run, and OpenBLAS sgemm/sgemv for GEMM.\n"
             "options:\n"
             "  --backend NAME   only this backend (ref, avx2, avx512, amx, neon)\n"
-            "  --op OP          only convert, quantize, dequantize or gemm\n"
+            "  --op OP          only convert, quantize, dequantize, gemm or attention\n"
             "  --filter TEXT    only cases whose formats string (GEMM: also the pair name) contains TEXT\n"
             "  --threads N      the second thread count (default: lowbit_get_num_threads())\n"
             "  --size-mib M     f32 input size per call in MiB (default 64; --in-cache 0.25)\n"
@@ -71,7 +71,7 @@ static int parse_op(const char *s)
     for (int op = 0; op < LOWBIT_OP_COUNT; op++)
         if (strcmp(s, lowbit_op_name((lowbit_op)op)) == 0)
             return op;
-    usage_error("unknown --op '%s' (convert, quantize, dequantize or gemm)", s);
+    usage_error("unknown --op '%s' (convert, quantize, dequantize, gemm or attention)", s);
     return -1;
 }
 
@@ -179,10 +179,11 @@ int main(int argc, char **argv)
     roofline r;
     roofline_measure(&cfg, &r);
     report_roofline(&cfg, &r);
-    int measured, gemm_measured;
+    int measured, gemm_measured, attn_measured;
     int failures = measure_cases(&cfg, &r, &measured);
     failures += measure_gemm(&cfg, &r, &gemm_measured);
-    if (!measured && !gemm_measured)
+    failures += measure_attention(&cfg, &r, &attn_measured);
+    if (!measured && !gemm_measured && !attn_measured)
         fprintf(table_out(&cfg), "(no case matches --op / --filter)\n");
     if (failures)
         fprintf(stderr, "lowbit-bench: %d measurement(s) failed\n", failures);
