@@ -51,7 +51,9 @@ FLOAT_VIEW = {"e4m3": ml_dtypes.float8_e4m3fn, "e5m2": ml_dtypes.float8_e5m2,
               "e4m3fnuz": ml_dtypes.float8_e4m3fnuz, "e5m2fnuz": ml_dtypes.float8_e5m2fnuz,
               "e3m2": ml_dtypes.float6_e3m2fn, "e2m3": ml_dtypes.float6_e2m3fn,
               "e2m1": ml_dtypes.float4_e2m1fn}
-INT_RANGE = {"int8": (-128, 127), "int4": (-8, 7), "uint4": (0, 15)}
+# The ends of each integer range that count as clipped: INT8 symmetric and
+# MXINT8 stop at -127, zero-point groups at -128; both are "the end".
+INT_RANGE = {"int8": (-127, 127), "int4": (-8, 7), "uint4": (0, 15)}
 
 
 def code_values(elem, codes):

@@ -24,7 +24,9 @@ sw_satcodes sw_satcodes_of(lowbit_dtype elem)
     sw_satcodes c;
     switch (elem) {
     case LOWBIT_INT8:
-        c.lo = -128, c.hi = 127;
+        /* symmetric INT8 (and MXINT8) clamp at -127, zero-point groups at
+         * -128: both are the end of their range */
+        c.lo = -127, c.hi = 127;
         break;
     case LOWBIT_INT4:
         c.lo = -8, c.hi = 7;
