@@ -132,8 +132,30 @@ lowbit_status lowbit_attention_device(lowbit_backend backend, const lowbit_atten
         return s;
     if (j.q_tokens == 0)
         return lb_ok();
-    /* The CUDA attention kernels (kernels/cuda/attention.cu) plug in here. */
+#if LOWBIT_BUILT_CUDA
+    if (backend == LOWBIT_BACKEND_CUDA) {
+        if ((s = lb_cuda_check_pointer(args->q, "args->q")) != LOWBIT_OK ||
+            (s = lb_cuda_check_pointer(args->out, "args->out")) != LOWBIT_OK)
+            return s;
+        /* The mask is read only when there are keys (validation ignores it otherwise). */
+        if (args->mask && j.kv_len && (s = lb_cuda_check_pointer(args->mask, "args->mask")) != LOWBIT_OK)
+            return s;
+        if (j.kv_len) {
+            if ((s = lb_cuda_check_pointer(args->k->pages, "args->k->pages")) != LOWBIT_OK ||
+                (s = lb_cuda_check_pointer(args->v->pages, "args->v->pages")) != LOWBIT_OK)
+                return s;
+            if (args->block_table && (s = lb_cuda_check_pointer(args->block_table, "args->block_table")) != LOWBIT_OK)
+                return s;
+            if (j.k.per_head && (s = lb_cuda_check_pointer(j.k.head_scales, "args->k->head_scales")) != LOWBIT_OK)
+                return s;
+            if (j.v.per_head && (s = lb_cuda_check_pointer(j.v.head_scales, "args->v->head_scales")) != LOWBIT_OK)
+                return s;
+        }
+        s = lb_cuda_attention(&j, stream);
+        return s == LOWBIT_OK ? lb_ok() : s;
+    }
+#endif
     (void)stream;
-    return lb_fail(LOWBIT_ERR_UNSUPPORTED, "backend %s: attention kernels are not built for it yet",
+    return lb_fail(LOWBIT_ERR_INTERNAL, "backend %s: reported available but has no kernels",
                    lowbit_backend_name(backend));
 }

@@ -33,6 +33,13 @@ lowbit_status lb_cuda_quantize(lowbit_qtensor *q, lowbit_dtype src_type, const v
 lowbit_status lb_cuda_dequantize(lowbit_dtype dst_type, void *dst, size_t dst_row_stride,
                                  const lowbit_qtensor *q, void *stream);
 
+/* Enqueue exact attention (kernels/cuda/attention.cu) on `stream`.  The job
+ * is validated by lb_attn_job_init(..., device = 1) and its pointers (q,
+ * out, mask, pages, block table, head scales) checked to be device memory;
+ * the job itself is host memory and travels to the kernel by value.  No
+ * allocation, no sync. */
+lowbit_status lb_cuda_attention(const lb_attn_job *j, void *stream);
+
 #ifdef __cplusplus
 }
 #endif
