@@ -768,6 +768,10 @@ static void measure_pair(const bench_config *cfg, const roofline *r, gemm_data *
 
 int measure_gemm(const bench_config *cfg, const roofline *r, int *measured)
 {
+    if (cfg->op != -1 && cfg->op != LOWBIT_OP_GEMM) {
+        *measured = 0;
+        return 0;
+    }
     gemm_pair pairs[16];
     size_t npairs = build_pairs(pairs);
     FILE *o = table_out(cfg);
