@@ -36,7 +36,8 @@ def main():
         return isinstance(r.get("gbps"), (int, float)) and r["gbps"] > 0
 
     roof = [r for r in rows if r["op"] == "roofline" and positive_gbps(r)]
-    ops = [r for r in rows if r["op"] not in ("roofline", "gemm") and positive_gbps(r)]
+    ops = [r for r in rows if r["op"] not in ("roofline", "gemm", "attention") and positive_gbps(r)]
+    attn = [r for r in rows if r["op"] == "attention"]
     gemm = [r for r in rows if r["op"] == "gemm" and "error" not in r]
     if not roof:
         fail("no roofline line with positive gbps")
@@ -60,11 +61,21 @@ def main():
         if r.get("peer", "none") != "none" and "peer_ratio" not in r:
             fail("gemm line with a peer but no peer_ratio: %r" % r)
 
+    if not any(r["kind"] == "decode" for r in attn) or not any(r["kind"] == "prefill" for r in attn):
+        fail("no attention decode and prefill lines")
+    for r in attn:
+        rate = r.get("gbps" if r["kind"] == "decode" else "gflops")
+        if not (isinstance(rate, (int, float)) and rate > 0):
+            fail("attention line without a positive rate: %r" % r)
+        for key in ("shape", "threads", "roofline_fraction", "peer", "peer_ratio"):
+            if key not in r:
+                fail("attention line without %r: %r" % (key, r))
+
     bad = subprocess.run([exe, "--op", "transmogrify"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if bad.returncode != 2:
         fail("--op transmogrify exited %d, expected 2" % bad.returncode)
-    print("OK: %d JSON lines, %d roofline and %d op lines with positive GB/s, %d gemm lines"
-          % (len(rows), len(roof), len(ops), len(gemm)))
+    print("OK: %d JSON lines, %d roofline and %d op lines with positive GB/s, %d gemm and %d attention lines"
+          % (len(rows), len(roof), len(ops), len(gemm), len(attn)))
 
 
 if __name__ == "__main__":
