@@ -178,6 +178,7 @@ Test(attention_api, zero_sizes_and_empty_caches)
     x.a.q = NULL;
     x.a.out = NULL;
     cr_assert_eq(lowbit_attention(&x.a), LOWBIT_OK, "%s", lowbit_last_error());
+    fixture_free(&x);
     fixture_init(&x, lowbit_format_plain(LOWBIT_F32));
     x.a.kv_len = 0; /* nothing to see: zeros */
     x.a.q_pos = 0;
