@@ -199,7 +199,9 @@ lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_tabl
     if (lb_overlap(src, src_bytes, cache->pages, cache->pages_bytes))
         return lb_fail(LOWBIT_ERR_ALIASING, "src overlaps cache->pages");
 
-    const lb_kernel *k = NULL;
+    const lb_kernel *k = NULL, *cast_k = NULL;
+    if (v.scheme == LB_SCHEME_PLAIN)
+        cast_k = lb_find_convert(v.elem, src_type, LB_ROUND_NE);
     if (v.scheme != LB_SCHEME_PLAIN && !v.per_head) {
         k = lb_find_quantize(v.scheme, v.elem, src_type, LB_ROUND_NE);
         if (!k)
@@ -216,7 +218,7 @@ lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_tabl
             uint8_t *dst = pages + (slot.row - v.pages);
             const uint8_t *x = (const uint8_t *)src + (t * src_token_stride + (size_t)h * v.D) * src_bits / 8;
             if (v.scheme == LB_SCHEME_PLAIN) {
-                lb_run_convert(lb_find_convert(v.elem, src_type, LB_ROUND_NE), dst, v.elem, x, src_type, v.D, &cast);
+                lb_run_convert(cast_k, dst, v.elem, x, src_type, v.D, &cast);
             } else if (v.per_head) {
                 /* One fixed scale: encode against it, as lowbit_quantize does
                  * once the scale is known. */

@@ -105,8 +105,6 @@ static int cache_make(lowbit_kv_cache *c, float *hs, const lowbit_format *f, uin
 /* Random bits over a few codes and scales of the visible positions. */
 static void cache_poke(lowbit_kv_cache *c, const int32_t *table, size_t kv_len, rng *g, int n)
 {
-    lb_kv_view v;
-    memset(&v, 0, sizeof v);
     size_t pb;
     lowbit_kv_page_bytes(c, &pb);
     if (!kv_len)
@@ -115,7 +113,6 @@ static void cache_poke(lowbit_kv_cache *c, const int32_t *table, size_t kv_len, 
         size_t pos = rng_below(g, (uint32_t)kv_len);
         size_t page = (size_t)table[pos / c->page_tokens];
         size_t off = rng_below(g, (uint32_t)pb);
-        (void)v;
         ((uint8_t *)c->pages)[page * pb + off] = (uint8_t)rng_u32(g);
     }
 }
