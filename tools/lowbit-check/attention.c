@@ -325,7 +325,7 @@ static void selfcheck_exp(void)
             x = edge[i - n];
         }
         float got = lb_expf(x);
-        if (cfg.inject_fault && i == 0)
+        if (cfg.inject_fault && i == n) /* x = 0: a random x may round to 0 */
             got = got * 1.5f;
         double want = exp((double)x);
         r.cases++;
