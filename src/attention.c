@@ -198,6 +198,12 @@ lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_tabl
         return s;
     if (lb_overlap(src, src_bytes, cache->pages, cache->pages_bytes))
         return lb_fail(LOWBIT_ERR_ALIASING, "src overlaps cache->pages");
+    /* The table entries and head scales are read while the pages are written. */
+    if (block_table && lb_overlap(cache->pages, cache->pages_bytes, block_table + pos / v.page_tokens,
+                                  sizeof(int32_t) * ((pos + n_tokens - 1) / v.page_tokens - pos / v.page_tokens + 1)))
+        return lb_fail(LOWBIT_ERR_ALIASING, "block_table overlaps cache->pages");
+    if (v.per_head && lb_overlap(cache->pages, cache->pages_bytes, cache->head_scales, 4 * (size_t)cache->kv_heads))
+        return lb_fail(LOWBIT_ERR_ALIASING, "cache->head_scales overlaps cache->pages");
 
     const lb_kernel *k = NULL, *cast_k = NULL;
     if (v.scheme == LB_SCHEME_PLAIN)
@@ -353,6 +359,10 @@ lowbit_status lb_attn_job_init(lb_attn_job *j, const lowbit_attention_args *a, i
         (a->k->head_scales && lb_overlap(a->out, out_bytes, a->k->head_scales, 4 * (size_t)a->k->kv_heads)) ||
         (a->v->head_scales && lb_overlap(a->out, out_bytes, a->v->head_scales, 4 * (size_t)a->v->kv_heads)))
         return lb_fail(LOWBIT_ERR_ALIASING, "args->out overlaps an input (q, mask, a cache or its scales)");
+    /* the entries read for positions 0 .. kv_len - 1 */
+    if (a->block_table && a->kv_len &&
+        lb_overlap(a->out, out_bytes, a->block_table, sizeof(int32_t) * ((a->kv_len - 1) / a->k->page_tokens + 1)))
+        return lb_fail(LOWBIT_ERR_ALIASING, "args->out overlaps args->block_table");
     return LOWBIT_OK;
 }
 

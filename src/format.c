@@ -230,7 +230,8 @@ lowbit_status lowbit_qtensor_init(lowbit_qtensor *q, const lowbit_format *fmt, s
         return lb_fail(LOWBIT_ERR_SIZE_OVERFLOW, "cols = %zu overflows the row stride", cols);
     lb_needs(&t, &t.data_bytes, &t.scales_bytes, &t.zero_points_bytes);
     if (t.data_bytes == SIZE_MAX || t.scales_bytes == SIZE_MAX || t.zero_points_bytes == SIZE_MAX)
-        return lb_fail(LOWBIT_ERR_SIZE_OVERFLOW, "a %zu x %zu tensor does not fit in size_t bytes", rows, cols);
+        return lb_fail(LOWBIT_ERR_SIZE_OVERFLOW, "rows x cols = %zu x %zu: the buffers do not fit in size_t bytes",
+                       rows, cols);
     *q = t;
     return lb_ok();
 }
