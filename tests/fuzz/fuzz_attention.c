@@ -44,7 +44,7 @@ static size_t elem_bytes(lowbit_dtype t)
 
 typedef struct {
     lowbit_kv_cache c;
-    uint8_t *pages;
+    uint8_t *pages, *pbase;
     float *scales;
     size_t alloc;
 } cache_buf;
@@ -75,7 +75,7 @@ static void make_cache(fz_in *in, cache_buf *cb, const lowbit_kv_cache *like)
     if (c->pages_bytes > 4 * FZ_BUF_CAP)
         c->pages_bytes = fz_u8(in);
     cb->alloc = c->pages_bytes;
-    cb->pages = fz_alloc(cb->alloc);
+    cb->pages = fz_alloc_at(cb->alloc, (m & 0x40) ? 1 + fz_u8(in) % 63 : 0, &cb->pbase);
     fz_fill(in, cb->pages, cb->alloc);
     c->pages = (m & 0x10) && !cb->alloc ? NULL : cb->pages;
     cb->scales = NULL;
@@ -116,9 +116,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tp = NULL; /* a huge length without entries we could provide */
 
     /* append to both caches */
-    size_t row = (size_t)k->kv_heads * k->head_dim;
     for (int which = 0; which < 2; which++) {
         cache_buf *cb = which ? &vb : &kb;
+        size_t row = (size_t)cb->c.kv_heads * cb->c.head_dim;
         uint8_t am = fz_u8(&in);
         size_t pos = am & 1 ? fz_size(&in, 200) : fz_u8(&in) % 40;
         size_t nt = am & 2 ? fz_size(&in, 6) : fz_u8(&in) % 5;
@@ -127,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t need = fz_matrix_bytes(nt, row, stride, elem_bytes(st));
         int nosrc = need > FZ_BUF_CAP && need != SIZE_MAX;
         size_t alloc = need > FZ_BUF_CAP ? 64 : need;
-        uint8_t *src = fz_alloc(alloc), *snap = malloc(cb->alloc + 1);
+        uint8_t *srcbase, *src = fz_alloc_at(alloc, (am >> 5) & 3, &srcbase), *snap = malloc(cb->alloc + 1);
         fz_fill(&in, src, alloc);
         memcpy(snap, cb->pages, cb->alloc);
         /* huge tables come without entries: then only a NULL table is honest */
@@ -138,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FZ_FAIL("kv_append wrote the pages on %s", lowbit_status_string(s));
         if (s == LOWBIT_OK && nosrc && nt && row)
             FZ_FAIL("kv_append accepted a NULL src of %zu bytes", need);
-        free(src);
+        free(srcbase);
         free(snap);
     }
 
@@ -158,7 +158,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     a.v = v;
     a.block_table = tp;
     a.block_table_len = tlen;
-    size_t span = tlen * (size_t)k->page_tokens;
+    size_t span = fz_mad(tlen, k->page_tokens, 0);
+    if (span > 255)
+        span = 255;
     a.kv_len = qm & 0x10 ? fz_size(&in, 100) : (span ? fz_u8(&in) % (span + 1) : 0);
     a.q_pos = qm & 0x20 ? fz_size(&in, 100) : (a.kv_len ? fz_u8(&in) % a.kv_len : 0);
     a.scale = fz_u8(&in) & 1 ? fz_f32(&in) : 0.125f;
@@ -182,7 +184,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t oes = elem_bytes(a.out_type), oneed = fz_matrix_bytes(a.q_tokens, qrow, a.out_stride, oes);
     int noq = qneed > FZ_BUF_CAP, noout = oneed > FZ_BUF_CAP;
     size_t qalloc = noq ? 64 : qneed, oalloc = noout ? 64 : oneed;
-    uint8_t *q = fz_alloc(qalloc), *out = fz_alloc(oalloc);
+    uint8_t qoff = fz_u8(&in) == 0xA7 ? fz_u8(&in) : 0, *qbase, *obase;
+    uint8_t *q = fz_alloc_at(qalloc, qoff & 3, &qbase), *out = fz_alloc_at(oalloc, (qoff >> 2) & 3, &obase);
     fz_fill(&in, q, qalloc);
     a.q = noq ? NULL : q;
     a.out = noout ? NULL : out;
@@ -191,7 +194,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_FAIL("attention wrote out on %s", lowbit_status_string(s));
     if (s == LOWBIT_OK && (noq || noout) && a.q_tokens && qrow)
         FZ_FAIL("attention accepted a NULL q/out (%zu / %zu bytes)", qneed, oneed);
-    if (s == LOWBIT_OK && !noout && a.out_stride > qrow)
+    if (s == LOWBIT_OK && !noout && oneed && a.out_stride > qrow)
         for (size_t t = 0; t + 1 < a.q_tokens; t++)
             if (!fz_untouched(out + (t * a.out_stride + qrow) * oes, (a.out_stride - qrow) * oes))
                 FZ_FAIL("attention wrote token %zu's gap between %zu and out_stride %zu", t, qrow, a.out_stride);
@@ -204,12 +207,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(o2);
         lowbit_set_backend(was);
     }
-    free(q);
-    free(out);
+    free(qbase);
+    free(obase);
     free(mask);
     free(table);
-    free(kb.pages);
-    free(vb.pages);
+    free(kb.pbase);
+    free(vb.pbase);
     free(kb.scales);
     free(vb.scales);
     return 0;

@@ -114,6 +114,14 @@ static inline uint8_t *fz_alloc(size_t n)
     return p;
 }
 
+/* The same, but starting off bytes into a larger block (pointers that
+ * break alignment; the end stays exact).  Free *base. */
+static inline uint8_t *fz_alloc_at(size_t n, unsigned off, uint8_t **base)
+{
+    *base = fz_alloc(n + off);
+    return *base + off;
+}
+
 static inline void fz_fill(fz_in *in, void *buf, size_t n)
 {
     uint8_t *b = buf;
@@ -188,7 +196,8 @@ static inline lowbit_format fz_format(fz_in *in)
 #define FZ_BUF_CAP (64u * 1024u)
 
 typedef struct fz_qbuf {
-    uint8_t *data, *scales, *zp;  /* allocations, exactly the declared sizes */
+    uint8_t *data, *scales, *zp;  /* exactly the declared sizes */
+    uint8_t *base[3];             /* the allocations (data etc. may start a few bytes in) */
 } fz_qbuf;
 
 /* After lowbit_qtensor_init: perturb row_stride and the declared sizes
@@ -209,9 +218,11 @@ static inline void fz_qtensor_buffers(fz_in *in, lowbit_qtensor *q, fz_qbuf *b)
         if (*sz[i] > FZ_BUF_CAP)
             *sz[i] = fz_u8(in);
     }
-    b->data = fz_alloc(q->data_bytes);
-    b->scales = fz_alloc(q->scales_bytes);
-    b->zp = fz_alloc(q->zero_points_bytes);
+    /* now and then a buffer that starts off its natural alignment */
+    uint8_t off = fz_u8(in) == 0xA7 ? fz_u8(in) : 0;
+    b->data = fz_alloc_at(q->data_bytes, off & 3, &b->base[0]);
+    b->scales = fz_alloc_at(q->scales_bytes, (off >> 2) & 3, &b->base[1]);
+    b->zp = fz_alloc_at(q->zero_points_bytes, (off >> 4) & 3, &b->base[2]);
     q->data = (m & 0x20) && q->data_bytes == 0 ? NULL : b->data;
     q->scales = q->scales_bytes || (m & 0x40) ? b->scales : NULL;
     q->zero_points = q->zero_points_bytes || (m & 0x80) ? b->zp : NULL;
@@ -228,9 +239,8 @@ static inline void fz_qtensor_fill(fz_in *in, lowbit_qtensor *q, fz_qbuf *b)
 
 static inline void fz_qbuf_free(fz_qbuf *b)
 {
-    free(b->data);
-    free(b->scales);
-    free(b->zp);
+    for (int i = 0; i < 3; i++)
+        free(b->base[i]);
 }
 
 /* a * b + c with overflow reported as SIZE_MAX */

@@ -78,7 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    uint8_t *s = fz_alloc(sb), *d = fz_alloc(db);
+    /* flags bits 3-6: src and dst a few bytes off their natural alignment */
+    uint8_t *sbase, *dbase;
+    uint8_t *s = fz_alloc_at(sb, (flags >> 3) & 3, &sbase), *d = fz_alloc_at(db, (flags >> 5) & 3, &dbase);
     fz_fill(&in, s, sb);
     void *sp = (flags & 2) ? NULL : s, *dp = (flags & 4) ? NULL : d;
     lowbit_status r = lowbit_convert(dt, dp, st, sp, n, opts);
@@ -119,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 out:
-    free(s);
-    free(d);
+    free(sbase);
+    free(dbase);
     return 0;
 }

@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* a src too large to allocate is passed as NULL (or, when its size
      * overflows, as a tiny buffer): either way the call must fail */
     size_t alloc = need > FZ_BUF_CAP ? 64 : need;
-    uint8_t *src = fz_alloc(alloc);
+    uint8_t *srcbase, *src = fz_alloc_at(alloc, (sm >> 4) & 3, &srcbase);
     fz_fill(&in, src, alloc);
     fz_qtensor_fill(&in, &q, &b);
 
@@ -125,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t dneed = fz_matrix_bytes(rows, cols, dld, fz_wide_bytes(dt));
     {
         size_t dalloc = dneed > FZ_BUF_CAP ? 64 : dneed;
-        uint8_t *dst = fz_alloc(dalloc);
+        uint8_t *dstbase, *dst = fz_alloc_at(dalloc, (sm >> 6) & 3, &dstbase);
         int nodst = dneed > FZ_BUF_CAP && dneed != SIZE_MAX;
         s = lowbit_dequantize(dt, nodst ? NULL : dst, dld, &q);
         if (s == LOWBIT_OK && dneed > FZ_BUF_CAP && rows && cols)
@@ -142,9 +142,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 lowbit_set_backend(was);
             }
         }
-        free(dst);
+        free(dstbase);
     }
-    free(src);
+    free(srcbase);
     fz_qbuf_free(&b);
     return 0;
 }
