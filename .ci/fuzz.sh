@@ -68,8 +68,10 @@ built=$(date +%s)
 
 echo "== fuzz: ${FUZZ_SECONDS} s per target, $PAR at a time"
 mkdir -p "$BUILD/artifacts" "$BUILD/logs"
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
+# scratch corpus: cleared per run, kept afterwards (new units of a long run)
+scratch="$BUILD/corpus"
+rm -rf "$scratch"
+mkdir -p "$scratch"
 run_target() {
     local t=$1 dir="$scratch/$1"
     mkdir -p "$dir"
