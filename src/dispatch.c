@@ -268,12 +268,15 @@ static const lb_kernel *lb_best(lowbit_backend cap, lowbit_op op, int src, int d
  * lookup picks it (per backend cap and request), on stderr. */
 static void lb_debug_choice(const char *what, const lb_kernel *k, lowbit_backend cap)
 {
-    static int enabled = -1;
-    if (enabled < 0) {
+    /* atomic: first lookups on many threads at once all come here */
+    static atomic_int enabled = -1;
+    int on = atomic_load_explicit(&enabled, memory_order_relaxed);
+    if (on < 0) {
         const char *e = getenv("LOWBIT_DEBUG");
-        enabled = e && *e && strcmp(e, "0") != 0;
+        on = e && *e && strcmp(e, "0") != 0;
+        atomic_store_explicit(&enabled, on, memory_order_relaxed);
     }
-    if (enabled)
+    if (on)
         fprintf(stderr, "lowbit: %s under cap %s -> %s (%s)\n", what, lb_backend_names[cap],
                 k ? k->name : "no kernel", k ? lb_backend_names[k->backend] : "-");
 }
