@@ -128,54 +128,96 @@ LBV_FI float lane_tree(lbv_f32 acc[ANV])
     return l[0];
 }
 
-/* Scores of one query row against keys [0, n) of the decoded tile, two
- * keys at a time (the query vector is loaded once for both). */
+/* The lane tree for LBV_N keys at once.  Step w (N/2, N/4 ... 1) takes two
+ * vectors that each hold some keys' lanes in segments of 2w and gives one
+ * with segments of w: lane i of a segment becomes lane i + lane i + w, the
+ * pairing of lane_tree.  lo picks the lanes of X:Y (2N of them) whose bit w
+ * is clear, hi those with it set; pairing consecutive vectors keeps key k in
+ * lane k at the end.  A fixed number of shuffles replaces a scalar tail per
+ * key. */
+#define TREE_LO(k, w) (((k) / (w)) * 2 * (w) + (k) % (w))
+#define TREE_HI(k, w) (TREE_LO(k, w) + (w))
+#if LBV_N == 16
+#define TREE_STEP(X, Y, w) (__builtin_shufflevector(X, Y, TREE_LO(0, w), TREE_LO(1, w), TREE_LO(2, w),           \
+    TREE_LO(3, w), TREE_LO(4, w), TREE_LO(5, w), TREE_LO(6, w), TREE_LO(7, w), TREE_LO(8, w), TREE_LO(9, w),        \
+    TREE_LO(10, w), TREE_LO(11, w), TREE_LO(12, w), TREE_LO(13, w), TREE_LO(14, w), TREE_LO(15, w)) +              \
+    __builtin_shufflevector(X, Y, TREE_HI(0, w), TREE_HI(1, w), TREE_HI(2, w), TREE_HI(3, w), TREE_HI(4, w),       \
+    TREE_HI(5, w), TREE_HI(6, w), TREE_HI(7, w), TREE_HI(8, w), TREE_HI(9, w), TREE_HI(10, w), TREE_HI(11, w),     \
+    TREE_HI(12, w), TREE_HI(13, w), TREE_HI(14, w), TREE_HI(15, w)))
+#elif LBV_N == 8
+#define TREE_STEP(X, Y, w) (__builtin_shufflevector(X, Y, TREE_LO(0, w), TREE_LO(1, w), TREE_LO(2, w),           \
+    TREE_LO(3, w), TREE_LO(4, w), TREE_LO(5, w), TREE_LO(6, w), TREE_LO(7, w)) +                                   \
+    __builtin_shufflevector(X, Y, TREE_HI(0, w), TREE_HI(1, w), TREE_HI(2, w), TREE_HI(3, w), TREE_HI(4, w),       \
+    TREE_HI(5, w), TREE_HI(6, w), TREE_HI(7, w)))
+#elif LBV_N == 4
+#define TREE_STEP(X, Y, w) (__builtin_shufflevector(X, Y, TREE_LO(0, w), TREE_LO(1, w), TREE_LO(2, w),           \
+    TREE_LO(3, w)) + __builtin_shufflevector(X, Y, TREE_HI(0, w), TREE_HI(1, w), TREE_HI(2, w), TREE_HI(3, w)))
+#else
+#error "attention_tmpl.c: LBV_N must be 4, 8 or 16"
+#endif
+
+LBV_FI lbv_f32 lane_tree_keys(lbv_f32 r[LBV_N])
+{
+    for (int w = LBV_N / 2, n = LBV_N; w >= 1; w /= 2, n /= 2)
+        for (int v = 0; v < n / 2; v++) {
+            switch (w) { /* the shuffle indices must be constants */
+            case 8: r[v] = TREE_STEP(r[2 * v], r[2 * v + 1], 8); break;
+            case 4: r[v] = TREE_STEP(r[2 * v], r[2 * v + 1], 4); break;
+            case 2: r[v] = TREE_STEP(r[2 * v], r[2 * v + 1], 2); break;
+            default: r[v] = TREE_STEP(r[2 * v], r[2 * v + 1], 1); break;
+            }
+        }
+    return r[0];
+}
+
+/* Block-scaled lane sums of one key (acc: ANV vectors). */
+LBV_FI void key_lanes(const float *q, const float *k0, const float *ks, uint32_t blk, uint32_t nblk, lbv_f32 a0[ANV])
+{
+    for (int v = 0; v < ANV; v++)
+        a0[v] = lbv_splat_f32(0.0f);
+    for (uint32_t b = 0; b < nblk; b++) {
+        lbv_f32 p0[ANV];
+        for (int v = 0; v < ANV; v++)
+            p0[v] = lbv_splat_f32(0.0f);
+        for (uint32_t d = b * blk; d < (b + 1) * blk; d += LB_ATTN_LANES)
+            for (int v = 0; v < ANV; v++)
+                p0[v] = lbv_fma(ld(q + d + v * LBV_N), ld(k0 + d + v * LBV_N), p0[v]);
+        lbv_f32 s0 = lbv_splat_f32(ks[b]);
+        for (int v = 0; v < ANV; v++)
+            a0[v] = lbv_fma(p0[v], s0, a0[v]);
+    }
+}
+
+/* The lane tree's steps across vectors (lanes 8, 4 ... apart while they
+ * sit in different vectors): one vector of LBV_N lanes is left. */
+LBV_FI lbv_f32 lane_tree_vectors(lbv_f32 acc[ANV])
+{
+    for (int n = ANV / 2; n >= 1; n /= 2)
+        for (int v = 0; v < n; v++)
+            acc[v] = acc[v] + acc[v + n];
+    return acc[0];
+}
+
+/* Scores of one query row against keys [0, n) of the decoded tile: LBV_N
+ * keys at a time through lane_tree_keys, the rest one by one. */
 static void tile_scores(const lb_attn_job *j, const float *q, const float *kf, const float *ks, size_t n,
                         float *s)
 {
     const uint32_t D = j->D, blk = j->k.blk, nblk = j->k.nblk;
+    const lbv_f32 scale = lbv_splat_f32(j->score_scale);
     size_t jj = 0;
-    for (; jj + 2 <= n; jj += 2) {
-        const float *k0 = kf + jj * D, *k1 = k0 + D;
-        lbv_f32 a0[ANV], a1[ANV];
-        for (int v = 0; v < ANV; v++)
-            a0[v] = a1[v] = lbv_splat_f32(0.0f);
-        for (uint32_t b = 0; b < nblk; b++) {
-            lbv_f32 p0[ANV], p1[ANV];
-            for (int v = 0; v < ANV; v++)
-                p0[v] = p1[v] = lbv_splat_f32(0.0f);
-            for (uint32_t d = b * blk; d < (b + 1) * blk; d += LB_ATTN_LANES) {
-                for (int v = 0; v < ANV; v++) {
-                    lbv_f32 qv = ld(q + d + v * LBV_N);
-                    p0[v] = lbv_fma(qv, ld(k0 + d + v * LBV_N), p0[v]);
-                    p1[v] = lbv_fma(qv, ld(k1 + d + v * LBV_N), p1[v]);
-                }
-            }
-            lbv_f32 s0 = lbv_splat_f32(ks[jj * MAXB + b]), s1 = lbv_splat_f32(ks[(jj + 1) * MAXB + b]);
-            for (int v = 0; v < ANV; v++) {
-                a0[v] = lbv_fma(p0[v], s0, a0[v]);
-                a1[v] = lbv_fma(p1[v], s1, a1[v]);
-            }
+    for (; jj + LBV_N <= n; jj += LBV_N) {
+        lbv_f32 r[LBV_N];
+        for (int k = 0; k < LBV_N; k++) {
+            lbv_f32 a0[ANV];
+            key_lanes(q, kf + (jj + k) * D, ks + (jj + k) * MAXB, blk, nblk, a0);
+            r[k] = lane_tree_vectors(a0);
         }
-        s[jj] = lane_tree(a0) * j->score_scale;
-        s[jj + 1] = lane_tree(a1) * j->score_scale;
+        st(s + jj, lane_tree_keys(r) * scale);
     }
     for (; jj < n; jj++) {
-        const float *k0 = kf + jj * D;
         lbv_f32 a0[ANV];
-        for (int v = 0; v < ANV; v++)
-            a0[v] = lbv_splat_f32(0.0f);
-        for (uint32_t b = 0; b < nblk; b++) {
-            lbv_f32 p0[ANV];
-            for (int v = 0; v < ANV; v++)
-                p0[v] = lbv_splat_f32(0.0f);
-            for (uint32_t d = b * blk; d < (b + 1) * blk; d += LB_ATTN_LANES)
-                for (int v = 0; v < ANV; v++)
-                    p0[v] = lbv_fma(ld(q + d + v * LBV_N), ld(k0 + d + v * LBV_N), p0[v]);
-            lbv_f32 s0 = lbv_splat_f32(ks[jj * MAXB + b]);
-            for (int v = 0; v < ANV; v++)
-                a0[v] = lbv_fma(p0[v], s0, a0[v]);
-        }
+        key_lanes(q, kf + jj * D, ks + jj * MAXB, blk, nblk, a0);
         s[jj] = lane_tree(a0) * j->score_scale;
     }
 }
