@@ -161,8 +161,12 @@ LBV_FI lbv_f32 lane_tree_keys(lbv_f32 r[LBV_N])
     for (int w = LBV_N / 2, n = LBV_N; w >= 1; w /= 2, n /= 2)
         for (int v = 0; v < n / 2; v++) {
             switch (w) { /* the shuffle indices must be constants */
+#if LBV_N >= 16 /* steps wider than the vector have no valid indices */
             case 8: r[v] = TREE_STEP(r[2 * v], r[2 * v + 1], 8); break;
+#endif
+#if LBV_N >= 8
             case 4: r[v] = TREE_STEP(r[2 * v], r[2 * v + 1], 4); break;
+#endif
             case 2: r[v] = TREE_STEP(r[2 * v], r[2 * v + 1], 2); break;
             default: r[v] = TREE_STEP(r[2 * v], r[2 * v + 1], 1); break;
             }
@@ -198,8 +202,40 @@ LBV_FI lbv_f32 lane_tree_vectors(lbv_f32 acc[ANV])
     return acc[0];
 }
 
+/* Keys per pass of keys_lanes: each lane sum is a chain of dependent FMAs
+ * along d, so KB keys side by side give the 8 independent chains that
+ * cover the FMA latency (AVX2 4 keys x 2 vectors, AVX-512 8 x 1, NEON
+ * 2 x 4). */
+#define KB (ANV >= 8 ? 1 : 8 / ANV)
+
+/* key_lanes for the KB keys k0 .. k0 + KB - 1 (rows D apart). */
+LBV_FI void keys_lanes(const float *q, const float *k0, uint32_t D, const float *ks, uint32_t blk, uint32_t nblk,
+                       lbv_f32 a[KB][ANV])
+{
+    for (int k = 0; k < KB; k++)
+        for (int v = 0; v < ANV; v++)
+            a[k][v] = lbv_splat_f32(0.0f);
+    for (uint32_t b = 0; b < nblk; b++) {
+        lbv_f32 p[KB][ANV];
+        for (int k = 0; k < KB; k++)
+            for (int v = 0; v < ANV; v++)
+                p[k][v] = lbv_splat_f32(0.0f);
+        for (uint32_t d = b * blk; d < (b + 1) * blk; d += LB_ATTN_LANES)
+            for (int v = 0; v < ANV; v++) {
+                lbv_f32 qv = ld(q + d + v * LBV_N);
+                for (int k = 0; k < KB; k++)
+                    p[k][v] = lbv_fma(qv, ld(k0 + k * D + d + v * LBV_N), p[k][v]);
+            }
+        for (int k = 0; k < KB; k++) {
+            lbv_f32 sk = lbv_splat_f32(ks[k * MAXB + b]);
+            for (int v = 0; v < ANV; v++)
+                a[k][v] = lbv_fma(p[k][v], sk, a[k][v]);
+        }
+    }
+}
+
 /* Scores of one query row against keys [0, n) of the decoded tile: LBV_N
- * keys at a time through lane_tree_keys, the rest one by one. */
+ * keys at a time (KB per pass) through lane_tree_keys, the rest one by one. */
 static void tile_scores(const lb_attn_job *j, const float *q, const float *kf, const float *ks, size_t n,
                         float *s)
 {
@@ -208,10 +244,11 @@ static void tile_scores(const lb_attn_job *j, const float *q, const float *kf, c
     size_t jj = 0;
     for (; jj + LBV_N <= n; jj += LBV_N) {
         lbv_f32 r[LBV_N];
-        for (int k = 0; k < LBV_N; k++) {
-            lbv_f32 a0[ANV];
-            key_lanes(q, kf + (jj + k) * D, ks + (jj + k) * MAXB, blk, nblk, a0);
-            r[k] = lane_tree_vectors(a0);
+        for (int k0 = 0; k0 < LBV_N; k0 += KB) {
+            lbv_f32 a[KB][ANV];
+            keys_lanes(q, kf + (jj + k0) * D, D, ks + (jj + k0) * MAXB, blk, nblk, a);
+            for (int k = 0; k < KB; k++)
+                r[k0 + k] = lane_tree_vectors(a[k]);
         }
         st(s + jj, lane_tree_keys(r) * scale);
     }
