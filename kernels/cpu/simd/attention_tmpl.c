@@ -56,6 +56,14 @@ LBV_FI lbv_f32 lbv_expf(lbv_f32 x)
     return (p * f1) * f2;
 }
 
+/* x in every lane, bit for bit.  lbv_splat_f32 computes 0 + x, an add
+ * the compiler must keep (it turns -0 into +0), one more dependent
+ * instruction on every scale and weight of the hot loops. */
+LBV_FI lbv_f32 bcast(float x)
+{
+    return lbv_as_f32(lbv_splat(lb_f32_bits(x)));
+}
+
 LBV_FI lbv_f32 ld(const float *p)
 {
     return lbv_as_f32(lbv_load(p));
@@ -186,7 +194,7 @@ LBV_FI void key_lanes(const float *q, const float *k0, const float *ks, uint32_t
         for (uint32_t d = b * blk; d < (b + 1) * blk; d += LB_ATTN_LANES)
             for (int v = 0; v < ANV; v++)
                 p0[v] = lbv_fma(ld(q + d + v * LBV_N), ld(k0 + d + v * LBV_N), p0[v]);
-        lbv_f32 s0 = lbv_splat_f32(ks[b]);
+        lbv_f32 s0 = bcast(ks[b]);
         for (int v = 0; v < ANV; v++)
             a0[v] = lbv_fma(p0[v], s0, a0[v]);
     }
@@ -227,7 +235,7 @@ LBV_FI void keys_lanes(const float *q, const float *k0, uint32_t D, const float 
                     p[k][v] = lbv_fma(qv, ld(k0 + k * D + d + v * LBV_N), p[k][v]);
             }
         for (int k = 0; k < KB; k++) {
-            lbv_f32 sk = lbv_splat_f32(ks[k * MAXB + b]);
+            lbv_f32 sk = bcast(ks[k * MAXB + b]);
             for (int v = 0; v < ANV; v++)
                 a[k][v] = lbv_fma(p[k][v], sk, a[k][v]);
         }
@@ -240,7 +248,7 @@ static void tile_scores(const lb_attn_job *j, const float *q, const float *kf, c
                         float *s)
 {
     const uint32_t D = j->D, blk = j->k.blk, nblk = j->k.nblk;
-    const lbv_f32 scale = lbv_splat_f32(j->score_scale);
+    const lbv_f32 scale = bcast(j->score_scale);
     size_t jj = 0;
     for (; jj + LBV_N <= n; jj += LBV_N) {
         lbv_f32 r[LBV_N];
@@ -278,7 +286,7 @@ static void tile_pv(uint32_t D, uint32_t blk, const float *vf, const float *p, c
             const float *vr = vf + jj * D + d0;
             const float *wj = w + jj * MAXB;
             for (int v = 0; v < CHV; v++)
-                acc[v] = lbv_fma(lbv_splat_f32(wj[bi[v]]), ld(vr + v * LBV_N), acc[v]);
+                acc[v] = lbv_fma(bcast(wj[bi[v]]), ld(vr + v * LBV_N), acc[v]);
         }
         for (int v = 0; v < CHV; v++)
             st(o + d0 + v * LBV_N, acc[v]);
@@ -291,7 +299,7 @@ static void tile_pv(uint32_t D, uint32_t blk, const float *vf, const float *p, c
         for (size_t jj = 0; jj < n; jj++) {
             if (p[jj] == 0.0f)
                 continue;
-            wv = lbv_splat_f32(w[jj * MAXB + d0 / blk]);
+            wv = bcast(w[jj * MAXB + d0 / blk]);
             for (int v = 0; v < ANV; v++)
                 acc[v] = lbv_fma(wv, ld(vf + jj * D + d0 + v * LBV_N), acc[v]);
         }
@@ -405,14 +413,16 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
                 st(sc->p + jj, lbv_expf(ld(sc->s + jj) - mn));
             for (; jj < n; jj++)
                 sc->p[jj] = lb_expf(sc->s[jj] - mn);
+            float lr = l[r]; /* in a register: the stores to w would keep it in memory */
             for (jj = 0; jj < n; jj++) {
                 float p = sc->p[jj];
                 if (p == 0.0f)
                     continue;
-                l[r] = l[r] + p;
+                lr = lr + p;
                 for (uint32_t b = 0; b < j->v.nblk; b++)
                     sc->w[jj * MAXB + b] = p * sc->vs[jj * MAXB + b];
             }
+            l[r] = lr;
             tile_pv(D, j->v.blk, sc->vf, sc->p, sc->w, n, (sc->o + r * D));
         }
     }
