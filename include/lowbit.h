@@ -509,6 +509,26 @@ LOWBIT_API lowbit_status lowbit_dequantize_device(lowbit_backend backend, lowbit
 LOWBIT_API lowbit_status lowbit_attention_device(lowbit_backend backend, const lowbit_attention_args *args,
                                                  void *stream);
 
+/*
+ * lowbit_gemm on a GPU backend (LOWBIT_BACKEND_CUDA): the data, scales and
+ * zero points of a and b, and c, are device pointers; the descriptors
+ * themselves (and alpha, beta, NVFP4 tensor scales) are read on the host.
+ * stream is a cudaStream_t cast to void * (NULL: the default stream).
+ * Arguments are validated exactly as by lowbit_gemm, then every buffer the
+ * call reads or writes is checked to be device memory
+ * (LOWBIT_ERR_WRONG_MEMORY names the argument).  Enqueues only: no
+ * allocation, no synchronisation.  M = 0 or N = 0 is a no-op.
+ * Without LOWBIT_GEMM_ALLOW_FAST the result is bit-identical to
+ * lowbit_gemm (integer pairs may run on integer tensor cores, which give
+ * the same bits).  With it, FP8 x FP8 and MXFP8 x MXFP8 (OCP E4M3/E5M2) may
+ * run on FP8 tensor cores (sm_89 and newer) inside the bound stated in
+ * docs/semantics.md ("GEMM on the GPU").
+ */
+LOWBIT_API lowbit_status lowbit_gemm_device(lowbit_backend backend, const lowbit_qtensor *a,
+                                            const lowbit_qtensor *b, float alpha, float beta,
+                                            lowbit_dtype c_type, void *c, size_t ldc,
+                                            const lowbit_gemm_opts *opts, void *stream);
+
 /* Operations known to the kernel registry. */
 typedef enum lowbit_op {
     LOWBIT_OP_CONVERT = 0,

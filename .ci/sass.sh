@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SASS check of the CUDA GEMM tensor-core kernels: the machine code nvcc
+# actually produced must use the tensor cores the kernels were written for.
+#   gemm_imma.cu.o     IMMA (s8 x s8 -> s32) in the code of every target
+#   gemm_fp8_mma.cu.o  sm_89: QMMA ... E4M3 / E5M2 (Ada FP8 tensor cores);
+#                      sm_90a and newer: QMMA, or what ptxas lowers mma.sync
+#                      FP8 to there (F2FP.F16.E4M3/E5M2 unpack + HMMA.F32)
+# Prints the instruction counts per target.  Needs no GPU: cuobjdump (and
+# its nvdisasm) from the toolkit, else from PyPI's nvidia-cuda-cuobjdump /
+# nvidia-cuda-nvdisasm installed into BUILD_DIR/sass-tools.
+#
+# Usage: .ci/sass.sh BUILD_DIR    (a build with CUDA: ninja -C BUILD_DIR done)
+set -euo pipefail
+build=${1:-build}
+imma=$(find "$build" -maxdepth 2 -name 'gemm_imma.cu.o' | head -1)
+fp8=$(find "$build" -maxdepth 2 -name 'gemm_fp8_mma.cu.o' | head -1)
+if [ -z "$imma" ] || [ -z "$fp8" ]; then
+    echo "sass.sh: no gemm_imma.cu.o / gemm_fp8_mma.cu.o under $build (a build with CUDA, built?)" >&2
+    exit 2
+fi
+
+# ---- cuobjdump ------------------------------------------------------------------
+find_tools() {
+    local d
+    for d in "$(dirname "$(command -v nvcc 2>/dev/null || echo /nonexistent/x)")" /usr/local/cuda/bin \
+             "$build"/sass-tools/nvidia/*/bin; do
+        if [ -x "$d/cuobjdump" ] && { [ -x "$d/nvdisasm" ] || command -v nvdisasm >/dev/null; }; then
+            echo "$d"
+            return 0
+        fi
+    done
+    if command -v cuobjdump >/dev/null && command -v nvdisasm >/dev/null; then
+        dirname "$(command -v cuobjdump)"
+        return 0
+    fi
+    return 1
+}
+if ! tools=$(find_tools); then
+    major=$(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9]*\)\..*/\1/p' | head -1)
+    echo "sass.sh: installing cuobjdump and nvdisasm ${major:+$major.x }from PyPI into $build/sass-tools"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$build/sass-tools" \
+        "nvidia-cuda-cuobjdump${major:+==$major.*}" "nvidia-cuda-nvdisasm${major:+==$major.*}"
+    tools=$(find_tools) || { echo "sass.sh: cuobjdump still not found" >&2; exit 2; }
+fi
+export PATH="$tools:$PATH"
+
+# ---- counts -----------------------------------------------------------------------
+# "ARCH COUNT" lines for the instructions matching REGEX in OBJ.
+counts() {
+    cuobjdump -sass "$1" | awk -v re="$2" '
+        /arch = sm_/ { a = $3; if (!(a in n)) { n[a] = 0; order[++k] = a } }
+        $0 ~ re { n[a]++ }
+        END { for (i = 1; i <= k; i++) print order[i], n[order[i]] }'
+}
+
+fail=0
+echo "gemm_imma.cu.o ($imma):"
+while read -r arch n; do
+    printf '  %-8s IMMA %d\n' "$arch" "$n"
+    [ "$n" -gt 0 ] || { echo "FAIL: no IMMA in the $arch code of gemm_imma"; fail=1; }
+done < <(counts "$imma" '[^A-Z]IMMA\.')
+
+echo "gemm_fp8_mma.cu.o ($fp8):"
+declare -A q h u
+while read -r arch n; do q[$arch]=$n; done < <(counts "$fp8" '[^A-Z]QMMA\.[0-9]+\.F32\.E[45]M[23]')
+while read -r arch n; do h[$arch]=$n; done < <(counts "$fp8" '[^A-Z]HMMA\.[0-9]+\.F32')
+while read -r arch n; do u[$arch]=$n; done < <(counts "$fp8" 'F2FP\.F16\.E[45]M[23]\.UNPACK')
+for arch in "${!q[@]}"; do echo "$arch"; done | sort -V | while read -r arch; do
+    printf '  %-8s QMMA(FP8) %d   F2FP.F16.E4M3/E5M2.UNPACK %d   HMMA.F32 %d\n' "$arch" "${q[$arch]}" "${u[$arch]}" "${h[$arch]}"
+done
+for arch in "${!q[@]}"; do
+    case "$arch" in
+    sm_80|sm_86|sm_87) ;;  # no FP8 tensor cores: the kernel is a trap there, never dispatched
+    sm_89)
+        [ "${q[$arch]}" -gt 0 ] || { echo "FAIL: no FP8 QMMA in the sm_89 code of gemm_fp8_mma"; fail=1; } ;;
+    *)
+        if [ "${q[$arch]}" -eq 0 ] && { [ "${u[$arch]}" -eq 0 ] || [ "${h[$arch]}" -eq 0 ]; }; then
+            echo "FAIL: the $arch code of gemm_fp8_mma has neither FP8 QMMA nor the FP8-unpack + HMMA lowering"
+            fail=1
+        fi ;;
+    esac
+done
+echo "sass.sh: $([ $fail = 0 ] && echo PASS || echo FAIL)"
+exit $fail

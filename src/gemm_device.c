@@ -1,0 +1,101 @@
+/*
+ * gemm_device.c - lowbit_gemm_device: lowbit_gemm on device memory.  The
+ * arguments are validated by the very code lowbit_gemm uses
+ * (lb_gemm_job_init reads descriptors, never the buffers), then the CUDA
+ * backend checks where every pointer lives and this file picks a kernel:
+ *
+ *   fast FP8 tensor cores  only with LOWBIT_GEMM_ALLOW_FAST, sm_89 and newer,
+ *                          OCP FP8 / MXFP8 pairs (kernels/cuda/gemm_fp8_mma.cu)
+ *   exact integer MMA      integer pairs that fit int8, sm_80 and newer
+ *                          (kernels/cuda/gemm_imma.cu)
+ *   exact generic          everything else (kernels/cuda/gemm_exact.cu)
+ *
+ * The environment variable LOWBIT_CUDA_GEMM=exact keeps every call on the
+ * generic exact kernel (tests compare the kernels with it).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "lowbit_config.h"
+
+#if LOWBIT_BUILT_CUDA
+#include "gpu.h"
+#include "gpu_gemm.h"
+#endif
+
+static lowbit_status lb_gemm_device_backend(lowbit_backend backend)
+{
+    if ((unsigned)backend >= LOWBIT_BACKEND_COUNT)
+        return lb_fail(LOWBIT_ERR_INVALID_ENUM, "backend: unknown lowbit_backend %d", (int)backend);
+    if (backend != LOWBIT_BACKEND_CUDA && backend != LOWBIT_BACKEND_HIP)
+        return lb_fail(LOWBIT_ERR_UNSUPPORTED, "backend: %s is not a device backend (use cuda or hip)",
+                       lowbit_backend_name(backend));
+    return LOWBIT_OK;
+}
+
+#if LOWBIT_BUILT_CUDA
+/* The buffers of an operand that the kernels read must be device memory. */
+static lowbit_status lb_cuda_check_operand(const lb_operand *o, const char *arg)
+{
+    char name[32];
+    strcpy(name, arg);
+    strcat(name, "->data");
+    lowbit_status s = lb_cuda_check_pointer(o->q.data, name);
+    if (s == LOWBIT_OK && o->scheme != LB_SCHEME_PLAIN) {
+        strcpy(name, arg);
+        strcat(name, "->scales");
+        s = lb_cuda_check_pointer(o->q.scales, name);
+    }
+    if (s == LOWBIT_OK && o->scheme == LB_SCHEME_ZP) {
+        strcpy(name, arg);
+        strcat(name, "->zero_points");
+        s = lb_cuda_check_pointer(o->q.zero_points, name);
+    }
+    return s;
+}
+
+static lowbit_status lb_cuda_gemm_run(const lb_gemm_job *j, int allow_fast, void *stream)
+{
+    const char *force = getenv("LOWBIT_CUDA_GEMM");
+    int generic_only = force && strcmp(force, "exact") == 0;
+    if (j->K > 0 && !generic_only) {
+        int arch = lb_cuda_gemm_arch();
+        if (allow_fast && lb_cuda_gemm_fp8_covers(j, arch))
+            return lb_cuda_gemm_fp8(j, stream);
+        if (lb_cuda_gemm_imma_covers(j, arch))
+            return lb_cuda_gemm_imma(j, stream);
+    }
+    return lb_cuda_gemm_exact(j, stream);
+}
+#endif
+
+lowbit_status lowbit_gemm_device(lowbit_backend backend, const lowbit_qtensor *a, const lowbit_qtensor *b,
+                                 float alpha, float beta, lowbit_dtype c_type, void *c, size_t ldc,
+                                 const lowbit_gemm_opts *opts, void *stream)
+{
+    lowbit_status s = lb_gemm_device_backend(backend);
+    if (s != LOWBIT_OK)
+        return s;
+    lb_gemm_job j;
+    if ((s = lb_gemm_job_init(&j, a, b, alpha, beta, c_type, c, ldc, opts)) != LOWBIT_OK)
+        return s;
+    if ((s = lowbit_backend_status(backend)) != LOWBIT_OK)
+        return s;
+    if (j.M == 0 || j.N == 0)
+        return lb_ok();
+#if LOWBIT_BUILT_CUDA
+    if (backend == LOWBIT_BACKEND_CUDA) {
+        /* With K = 0 the operands are never read. */
+        if (j.K > 0 && ((s = lb_cuda_check_operand(&j.a, "a")) != LOWBIT_OK ||
+                        (s = lb_cuda_check_operand(&j.b, "b")) != LOWBIT_OK))
+            return s;
+        if ((s = lb_cuda_check_pointer(c, "c")) != LOWBIT_OK)
+            return s;
+        s = lb_cuda_gemm_run(&j, opts && (opts->flags & LOWBIT_GEMM_ALLOW_FAST), stream);
+        return s == LOWBIT_OK ? lb_ok() : s;
+    }
+#endif
+    (void)stream;
+    return lb_fail(LOWBIT_ERR_INTERNAL, "backend %s: reported available but has no GEMM kernels",
+                   lowbit_backend_name(backend));
+}

@@ -1,0 +1,44 @@
+/*
+ * gpu_gemm.h - the C-linkage interface between src/gemm_device.c and the
+ * CUDA GEMM kernels (kernels/cuda/gemm_exact.cu, gemm_imma.cu,
+ * gemm_fp8_mma.cu).  The job arrives validated by lb_gemm_job_init and its
+ * pointers (operand data, scales, zero points, C) checked to be device
+ * memory; the job structure itself is host memory and travels to the
+ * kernels by value.  Every entry point only enqueues work on `stream` (a
+ * cudaStream_t): no allocation, no synchronisation.  M, N >= 1 here.
+ */
+#ifndef LOWBIT_GPU_GEMM_H
+#define LOWBIT_GPU_GEMM_H
+
+#include "internal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Compute capability of the current CUDA device as major * 10 + minor
+ * (0 when it cannot be read). */
+int lb_cuda_gemm_arch(void);
+
+/* The generic exact kernel: every pair lowbit_gemm accepts, bit-identical
+ * to kernels/cpu/ref/gemm_ref.c (K = 0 included). */
+lowbit_status lb_cuda_gemm_exact(const lb_gemm_job *j, void *stream);
+
+/* Exact integer tensor-core kernel (mma.sync s8 x s8 -> s32 per K block):
+ * covers integer pairs whose integers fit int8 (|n| <= 128 after the zero
+ * point), K blocks a multiple of 16 and L * max|n_a| * max|n_b| < 2^31, on
+ * sm_80 and newer (arch = lb_cuda_gemm_arch()). */
+int lb_cuda_gemm_imma_covers(const lb_gemm_job *j, int arch);
+lowbit_status lb_cuda_gemm_imma(const lb_gemm_job *j, void *stream);
+
+/* Fast FP8 tensor-core kernel (mma.sync e4m3/e5m2 -> f32 per 32 k, sm_89
+ * and newer): OCP E4M3 / E5M2 operands, FP8 scaled or MXFP8, K blocks a
+ * multiple of 32.  Error bound: docs/semantics.md, "GEMM on the GPU". */
+int lb_cuda_gemm_fp8_covers(const lb_gemm_job *j, int arch);
+lowbit_status lb_cuda_gemm_fp8(const lb_gemm_job *j, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,282 @@
+// gemm_cases.h - GEMM test cases shared by the host emulation of the CUDA
+// GEMM kernels (gemm_cuda_host_emul.cu) and the device test
+// (gemm_device_test.cu): every pair lowbit_gemm offers, shapes, and host
+// operands filled from a seed, realistic (quantized Gaussians) or
+// adversarial (random codes: NaN, Inf, subnormals, extreme scales).
+#ifndef LOWBIT_TESTS_GPU_GEMM_CASES_H
+#define LOWBIT_TESTS_GPU_GEMM_CASES_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <string>
+#include <vector>
+
+#include "lowbit.h"
+
+namespace gc {
+
+struct Rng {
+    uint64_t s;
+    explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
+    uint64_t next()
+    {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        return s;
+    }
+    uint32_t below(uint32_t n) { return (uint32_t)(next() % n); }
+    double uniform() { return (double)(next() >> 11) * 0x1p-53; }
+    float gauss()
+    {
+        double u = uniform() + 1e-300, v = uniform();
+        return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
+    }
+};
+
+inline bool is_wide(lowbit_dtype t)
+{
+    return t == LOWBIT_F32 || t == LOWBIT_F16 || t == LOWBIT_BF16;
+}
+
+// One pair of operand formats.
+struct Pair {
+    lowbit_format a, b;
+    std::string name;
+};
+
+inline std::string fmt_name(const lowbit_format &f)
+{
+    if (f.scale_type == LOWBIT_DTYPE_COUNT)
+        return lowbit_dtype_name(f.elem);
+    char buf[96];
+    return lowbit_format_name(&f, buf, sizeof buf);
+}
+
+inline Pair make_pair(const lowbit_format &a, const lowbit_format &b)
+{
+    return Pair{a, b, fmt_name(a) + " x " + fmt_name(b)};
+}
+
+// Every kind of pair, each format at least once on each side.
+inline std::vector<Pair> all_pairs()
+{
+    std::vector<Pair> v;
+    const lowbit_dtype fp8[] = {LOWBIT_E4M3, LOWBIT_E5M2, LOWBIT_E4M3FNUZ, LOWBIT_E5M2FNUZ};
+    for (lowbit_dtype e : fp8) {
+        v.push_back(make_pair(lowbit_format_fp8_tensor(e), lowbit_format_fp8_tensor(e)));
+        v.push_back(make_pair(lowbit_format_fp8_row(e), lowbit_format_fp8_row(e)));
+        v.push_back(make_pair(lowbit_format_fp8_block(e, 1, 128), lowbit_format_fp8_block(e, 128, 128)));
+    }
+    v.push_back(make_pair(lowbit_format_fp8_row(LOWBIT_E4M3), lowbit_format_fp8_tensor(LOWBIT_E5M2)));
+    v.push_back(make_pair(lowbit_format_fp8_block(LOWBIT_E5M2, 1, 128), lowbit_format_fp8_row(LOWBIT_E4M3)));
+    v.push_back(make_pair(lowbit_format_fp8_tensor(LOWBIT_E4M3FNUZ), lowbit_format_fp8_block(LOWBIT_E4M3, 128, 128)));
+    const lowbit_dtype mx[] = {LOWBIT_E4M3, LOWBIT_E5M2, LOWBIT_E3M2, LOWBIT_E2M3, LOWBIT_E2M1, LOWBIT_INT8};
+    for (lowbit_dtype x : mx)
+        for (lowbit_dtype y : mx)
+            v.push_back(make_pair(lowbit_format_mx(x, LOWBIT_SCALE_FLOOR), lowbit_format_mx(y, LOWBIT_SCALE_FLOOR)));
+    v.push_back(make_pair(lowbit_format_nvfp4(), lowbit_format_nvfp4()));
+    const lowbit_dtype it[] = {LOWBIT_INT8, LOWBIT_INT4, LOWBIT_UINT4};
+    const lowbit_dtype st[] = {LOWBIT_F32, LOWBIT_F16, LOWBIT_BF16};
+    const uint32_t groups[] = {0, 32, 128};
+    int n = 0;
+    for (lowbit_dtype x : it)
+        for (lowbit_dtype y : it)
+            for (int zp = 0; zp < 2; zp++) {
+                if (!zp && (x == LOWBIT_UINT4 || y == LOWBIT_UINT4))
+                    continue;
+                lowbit_format fa = lowbit_format_int_group(x, groups[n % 3], st[n % 3], zp);
+                lowbit_format fb = lowbit_format_int_group(y, groups[(n + 1) % 3], st[(n + 2) % 3], zp && (n & 1));
+                if (y == LOWBIT_UINT4)
+                    fb = lowbit_format_int_group(y, groups[(n + 1) % 3], st[(n + 2) % 3], 1);
+                v.push_back(make_pair(fa, fb));
+                n++;
+            }
+    // W8A8 and W4A8 as deployed: per-row activations, per-row/group weights.
+    v.push_back(make_pair(lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0),
+                          lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0)));
+    v.push_back(make_pair(lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0),
+                          lowbit_format_int_group(LOWBIT_INT4, 128, LOWBIT_BF16, 0)));
+    v.push_back(make_pair(lowbit_format_int_group(LOWBIT_INT8, 128, LOWBIT_F16, 0),
+                          lowbit_format_int_group(LOWBIT_UINT4, 32, LOWBIT_F16, 1)));
+    // W4A16 / W8A16.
+    for (lowbit_dtype w : st) {
+        v.push_back(make_pair(lowbit_format_plain(w), lowbit_format_int_group(LOWBIT_INT4, 128, LOWBIT_BF16, 0)));
+        v.push_back(make_pair(lowbit_format_plain(w), lowbit_format_int_group(LOWBIT_UINT4, 32, LOWBIT_F16, 1)));
+        v.push_back(make_pair(lowbit_format_plain(w), lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0)));
+    }
+    return v;
+}
+
+// The K block of a format (0: the whole row).
+inline size_t kblock(const lowbit_format &f)
+{
+    if (f.scale_type == LOWBIT_DTYPE_COUNT)
+        return 0;
+    return f.block_cols;
+}
+
+// A K that the pair accepts: r times the longer K block (any K >= 1 when
+// both scales span the whole row).
+inline size_t pick_k(const Pair &p, Rng &rng)
+{
+    size_t la = kblock(p.a), lb = kblock(p.b);
+    size_t l = la > lb ? la : lb;
+    if (l == 0) {
+        const size_t ks[] = {1, 7, 32, 33, 100, 256};
+        return ks[rng.below(6)];
+    }
+    return l * (1 + rng.below(3));
+}
+
+// A host operand and its buffers.
+struct Operand {
+    lowbit_qtensor q;
+    std::vector<uint8_t> data, scales, zps;
+};
+
+// Fill q (rows x K of format f).  mode 0: quantized Gaussians (a random
+// range per row); 1: as 0 with ~3 % of the data bytes random codes; 2:
+// every data, scale and zero-point byte random.
+inline bool make_operand(Operand &o, const lowbit_format &f, size_t rows, size_t K, int mode, Rng &rng)
+{
+    memset(&o.q, 0, sizeof o.q);
+    const bool wide = f.scale_type == LOWBIT_DTYPE_COUNT;
+    if (wide) {
+        o.q.format = f;
+        o.q.rows = rows;
+        o.q.cols = K;
+        o.q.row_stride = K;
+        o.q.tensor_scale = 1.0f;
+    } else if (lowbit_qtensor_init(&o.q, &f, rows, K) != LOWBIT_OK) {
+        return false;
+    }
+    // A padded row stride for byte-wide elements (packed rows stay tight).
+    const bool pad = lowbit_dtype_bits(f.elem) >= 8 && (rng.below(2) == 0);
+    if (pad)
+        o.q.row_stride = K + 8;
+    o.q.data_bytes = lowbit_dtype_bytes(f.elem, rows * o.q.row_stride);
+    o.data.assign(o.q.data_bytes + 1, 0);
+    o.scales.assign(o.q.scales_bytes + 1, 0);
+    o.zps.assign(o.q.zero_points_bytes + 1, 0);
+    o.q.data = o.data.data();
+    o.q.scales = o.q.scales_bytes ? o.scales.data() : NULL;
+    o.q.zero_points = o.q.zero_points_bytes ? o.zps.data() : NULL;
+
+    std::vector<float> src(rows * (K ? K : 1));
+    for (size_t r = 0; r < rows; r++) {
+        const float range = ldexpf(1.0f, (int)rng.below(12) - 6);
+        for (size_t k = 0; k < K; k++)
+            src[r * K + k] = rng.gauss() * range + (f.flags & LOWBIT_FMT_ZERO_POINT ? range : 0.0f);
+    }
+    if (rows && K) {
+        if (wide) {
+            for (size_t r = 0; r < rows; r++)
+                if (lowbit_convert(f.elem, (uint8_t *)o.q.data + lowbit_dtype_bytes(f.elem, r * o.q.row_stride),
+                                   LOWBIT_F32, &src[r * K], K, NULL) != LOWBIT_OK)
+                    return false;
+        } else if (lowbit_quantize(&o.q, LOWBIT_F32, src.data(), K, NULL) != LOWBIT_OK) {
+            fprintf(stderr, "quantize %s: %s\n", fmt_name(f).c_str(), lowbit_last_error());
+            return false;
+        }
+    }
+    if (mode == 1) {
+        for (size_t i = 0; i < o.q.data_bytes; i++)
+            if (rng.below(32) == 0)
+                o.data[i] = (uint8_t)rng.next();
+    } else if (mode == 2) {
+        for (size_t i = 0; i < o.q.data_bytes; i++)
+            o.data[i] = (uint8_t)rng.next();
+        for (size_t i = 0; i < o.q.scales_bytes; i++)
+            o.scales[i] = (uint8_t)rng.next();
+        for (size_t i = 0; i < o.q.zero_points_bytes; i++)
+            o.zps[i] = (uint8_t)rng.next();
+        if (f.flags & LOWBIT_FMT_TENSOR_SCALE) {
+            uint32_t u = (uint32_t)rng.next();
+            memcpy(&o.q.tensor_scale, &u, 4);
+        }
+    }
+    return true;
+}
+
+// C's element size.
+inline size_t c_size(lowbit_dtype t)
+{
+    return t == LOWBIT_F32 ? 4 : 2;
+}
+
+// One GEMM case: pair, shape, scalars, C's type and initial contents.
+struct Case {
+    Pair p;
+    size_t M, N, K, ldc;
+    float alpha, beta;
+    lowbit_dtype c_type;
+    int mode;
+    Operand a, b;
+    std::vector<uint8_t> c0;  // C before the call
+};
+
+inline bool make_case(Case &c, const Pair &p, size_t M, size_t N, size_t K, int mode, Rng &rng)
+{
+    c.p = p;
+    c.M = M;
+    c.N = N;
+    c.K = K;
+    c.mode = mode;
+    const lowbit_dtype ct[] = {LOWBIT_F32, LOWBIT_F16, LOWBIT_BF16};
+    c.c_type = ct[rng.below(3)];
+    c.ldc = N + (rng.below(2) ? 3 : 0);
+    c.alpha = rng.below(4) == 0 ? -0.75f : 1.0f;
+    const uint32_t bsel = rng.below(4);
+    c.beta = bsel == 0 ? 0.5f : bsel == 1 ? -1.0f : 0.0f;
+    if (!make_operand(c.a, p.a, M, K, mode, rng) || !make_operand(c.b, p.b, N, K, mode, rng))
+        return false;
+    c.c0.assign(c_size(c.c_type) * (M ? M : 1) * c.ldc + 1, 0);
+    if (c.beta == 0.0f) {
+        // C is never read with beta = 0: fill it with NaN to prove it.
+        memset(c.c0.data(), 0xFF, c.c0.size());
+    } else {
+        std::vector<float> f(M * c.ldc);
+        for (auto &x : f)
+            x = rng.gauss();
+        if (mode == 2 && !f.empty())
+            f[0] = NAN;
+        if (!f.empty())
+            lowbit_convert(c.c_type, c.c0.data(), LOWBIT_F32, f.data(), f.size(), NULL);
+    }
+    return true;
+}
+
+// The host reference result.
+inline lowbit_status reference(const Case &c, std::vector<uint8_t> &out, const lowbit_gemm_opts *opts = NULL)
+{
+    out = c.c0;
+    return lowbit_gemm(&c.a.q, &c.b.q, c.alpha, c.beta, c.c_type, out.data(), c.ldc, opts);
+}
+
+// Output element (m, n) as float.
+inline float c_at(const Case &c, const std::vector<uint8_t> &buf, size_t m, size_t n)
+{
+    float f;
+    lowbit_convert(LOWBIT_F32, &f, c.c_type, buf.data() + c_size(c.c_type) * (m * c.ldc + n), 1, NULL);
+    return f;
+}
+
+// Index of the first output element whose bits differ (SIZE_MAX: none).
+inline size_t first_diff(const Case &c, const std::vector<uint8_t> &x, const std::vector<uint8_t> &y)
+{
+    const size_t es = c_size(c.c_type);
+    for (size_t m = 0; m < c.M; m++)
+        for (size_t n = 0; n < c.ldc; n++)
+            if (memcmp(x.data() + es * (m * c.ldc + n), y.data() + es * (m * c.ldc + n), es) != 0)
+                return m * c.ldc + n;
+    return SIZE_MAX;
+}
+
+}  // namespace gc
+
+#endif

@@ -1,0 +1,220 @@
+// gemm_cuda_host_emul.cu - the CUDA GEMM kernels' arithmetic, run on the
+// host.  The generic exact kernel (kernels/cuda/gemm_exact.cuh) and the
+// integer-MMA kernel's tiling (kernels/cuda/gemm_mma.cuh, with the tensor
+// core modelled as an exact s8 x s8 -> s32 dot product over the PTX
+// fragment layout) are executed thread by thread, CTA by CTA, with the same
+// host-device functions the kernels call, and every output is compared bit
+// for bit with lowbit_gemm over every pair, many shapes and adversarial
+// inputs.  Needs no GPU (suite cuda-host); it is what checks the device
+// arithmetic on machines without one.
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <vector>
+
+#include "gemm_cases.h"
+#include "gemm_exact.cuh"
+#include "gemm_mma.cuh"
+
+namespace {
+
+// lb_gemm_job of a case, C pointing at out (as lowbit_gemm_device builds it).
+bool job_of(const gc::Case &c, std::vector<uint8_t> &out, lb_gemm_job *j)
+{
+    out = c.c0;
+    lowbit_status s = lb_gemm_job_init(j, &c.a.q, &c.b.q, c.alpha, c.beta, c.c_type, out.data(), c.ldc, NULL);
+    if (s != LOWBIT_OK) {
+        fprintf(stderr, "job %s: %s\n", c.p.name.c_str(), lowbit_last_error());
+        return false;
+    }
+    return true;
+}
+
+template <bool kInt>
+void exact_cta(const lb_gemm_job &j, size_t m0, size_t n0)
+{
+    using namespace lbg;
+    static Smem sm;
+    static State<kInt> st[kThreads];
+    for (unsigned t = 0; t < kThreads; t++)
+        state_init(st[t]);
+    for (size_t k0 = 0; k0 < j.K;) {
+        const unsigned kc = chunk_len(j, k0);
+        const bool end = chunk_ends_block(j, k0, kc);
+        for (unsigned t = 0; t < kThreads; t++)
+            stage<kInt>(j, sm, m0, n0, k0, kc, end, t, kThreads);
+        for (unsigned t = 0; t < kThreads; t++)
+            compute<kInt>(sm, kc, t, st[t]);
+        if (end)
+            for (unsigned t = 0; t < kThreads; t++)
+                fold<kInt>(j, sm, t, st[t]);
+        k0 += kc;
+    }
+    for (unsigned t = 0; t < kThreads; t++)
+        store<kInt>(j, m0, n0, t, st[t]);
+}
+
+// The generic exact kernel over the whole grid.
+bool emulate_exact(const gc::Case &c, std::vector<uint8_t> &out)
+{
+    lb_gemm_job j;
+    if (!job_of(c, out, &j))
+        return false;
+    if (j.M == 0 || j.N == 0)
+        return true;
+    const lb_gemm_job w = lbg::launch_job(j);
+    for (size_t m0 = 0; m0 < w.M; m0 += lbg::kBM)
+        for (size_t n0 = 0; n0 < w.N; n0 += lbg::kBN) {
+            if (w.integer)
+                exact_cta<true>(w, m0, n0);
+            else
+                exact_cta<false>(w, m0, n0);
+        }
+    return true;
+}
+
+// The PTX m16n8k{16,32} s8 MMA, lane by lane, from the documented fragment
+// layout (groupID = lane / 4, t = lane % 4): A register r holds row
+// groupID + 8 (r & 1), columns 16 (r >> 1) + 4 t + byte; B register r holds
+// column (n) groupID, rows (k) 16 r + 4 t + byte; accumulator i holds row
+// groupID + 8 (i >> 1), column 2 t + (i & 1).
+template <int KS>
+void mma_model(const uint32_t (*a)[KS / 8], const uint32_t (*b)[KS / 16], int32_t (*acc)[4])
+{
+    int8_t A[16][KS], B[8][KS];
+    for (int lane = 0; lane < 32; lane++) {
+        const int g = lane / 4, t = lane % 4;
+        for (int r = 0; r < KS / 8; r++)
+            for (int y = 0; y < 4; y++)
+                A[g + 8 * (r & 1)][16 * (r >> 1) + 4 * t + y] = (int8_t)(a[lane][r] >> (8 * y));
+        for (int r = 0; r < KS / 16; r++)
+            for (int y = 0; y < 4; y++)
+                B[g][16 * r + 4 * t + y] = (int8_t)(b[lane][r] >> (8 * y));
+    }
+    for (int lane = 0; lane < 32; lane++) {
+        const int g = lane / 4, t = lane % 4;
+        for (int i = 0; i < 4; i++) {
+            const int row = g + 8 * (i >> 1), col = 2 * t + (i & 1);
+            int32_t s = 0;
+            for (int k = 0; k < KS; k++)
+                s += (int32_t)A[row][k] * B[col][k];
+            acc[lane][i] += s;
+        }
+    }
+}
+
+template <int KS>
+void imma_cta(const lb_gemm_job &j, size_t m0, size_t n0)
+{
+    using namespace lbm;
+    static IntSmem<KS> sm;
+    static Frag st[kThreads];
+    for (unsigned t = 0; t < kThreads; t++)
+        frag_init(st[t]);
+    for (size_t k0 = 0; k0 < j.K; k0 += KS) {
+        const bool end = (k0 + KS) % j.kblock == 0;
+        for (unsigned t = 0; t < kThreads; t++)
+            int_stage<KS>(j, sm, m0, n0, k0, end, t, kThreads);
+        for (unsigned w = 0; w < kThreads / 32; w++) {
+            for (int mi = 0; mi < kWarpTM; mi++)
+                for (int ni = 0; ni < kWarpTN; ni++) {
+                    uint32_t a[32][KS / 8], b[32][KS / 16];
+                    int32_t acc[32][4];
+                    for (unsigned lane = 0; lane < 32; lane++) {
+                        load_a<KS>(sm, w, lane, mi, a[lane]);
+                        load_b<KS>(sm, w, lane, ni, b[lane]);
+                        for (int i = 0; i < 4; i++)
+                            acc[lane][i] = st[w * 32 + lane].D[mi][ni][i];
+                    }
+                    mma_model<KS>(a, b, acc);
+                    for (unsigned lane = 0; lane < 32; lane++)
+                        for (int i = 0; i < 4; i++)
+                            st[w * 32 + lane].D[mi][ni][i] = acc[lane][i];
+                }
+        }
+        if (end)
+            for (unsigned t = 0; t < kThreads; t++)
+                int_fold<KS>(j, sm, t, st[t]);
+    }
+    for (unsigned t = 0; t < kThreads; t++)
+        frag_store(j, m0, n0, t, st[t]);
+}
+
+// The integer-MMA kernel over the whole grid (false: it does not cover the case).
+bool emulate_imma(const gc::Case &c, std::vector<uint8_t> &out, bool *covered)
+{
+    lb_gemm_job j;
+    *covered = false;
+    if (!job_of(c, out, &j))
+        return false;
+    if (j.M == 0 || j.N == 0 || j.K == 0 || !lbm::imma_covers(j))
+        return true;
+    *covered = true;
+    const int ks = lbm::imma_kstep(j);
+    for (size_t m0 = 0; m0 < j.M; m0 += lbm::kBM)
+        for (size_t n0 = 0; n0 < j.N; n0 += lbm::kBN) {
+            if (ks == 32)
+                imma_cta<32>(j, m0, n0);
+            else
+                imma_cta<16>(j, m0, n0);
+        }
+    return true;
+}
+
+}  // namespace
+
+int main(void)
+{
+    gc::Rng rng(20261202);
+    const std::vector<gc::Pair> pairs = gc::all_pairs();
+    const size_t Ms[] = {1, 5, 64, 70};
+    const size_t Ns[] = {1, 7, 64, 130};
+    size_t cases = 0, imma_cases = 0, fails = 0, skipped = 0;
+    for (const gc::Pair &p : pairs) {
+        for (int v = 0; v < 6; v++) {
+            gc::Case c;
+            const size_t M = Ms[rng.below(4)], N = Ns[rng.below(4)];
+            size_t K = v == 5 && rng.below(3) == 0 ? 0 : gc::pick_k(p, rng);
+            if (!gc::make_case(c, p, M, N, K, v % 3, rng)) {
+                skipped++;
+                continue;
+            }
+            std::vector<uint8_t> ref, got;
+            if (gc::reference(c, ref) != LOWBIT_OK) {
+                fprintf(stderr, "FAIL %s: lowbit_gemm: %s\n", p.name.c_str(), lowbit_last_error());
+                fails++;
+                continue;
+            }
+            cases++;
+            if (!emulate_exact(c, got)) {
+                fails++;
+                continue;
+            }
+            size_t d = gc::first_diff(c, ref, got);
+            if (d != SIZE_MAX) {
+                fails++;
+                fprintf(stderr, "FAIL exact %s M=%zu N=%zu K=%zu mode=%d c=%s: element (%zu, %zu): %a, reference %a\n",
+                        p.name.c_str(), M, N, K, c.mode, lowbit_dtype_name(c.c_type), d / c.ldc, d % c.ldc,
+                        gc::c_at(c, got, d / c.ldc, d % c.ldc), gc::c_at(c, ref, d / c.ldc, d % c.ldc));
+            }
+            bool covered;
+            if (!emulate_imma(c, got, &covered)) {
+                fails++;
+                continue;
+            }
+            if (covered) {
+                imma_cases++;
+                d = gc::first_diff(c, ref, got);
+                if (d != SIZE_MAX) {
+                    fails++;
+                    fprintf(stderr, "FAIL imma %s M=%zu N=%zu K=%zu mode=%d: element (%zu, %zu): %a, reference %a\n",
+                            p.name.c_str(), M, N, K, c.mode, d / c.ldc, d % c.ldc,
+                            gc::c_at(c, got, d / c.ldc, d % c.ldc), gc::c_at(c, ref, d / c.ldc, d % c.ldc));
+                }
+            }
+        }
+    }
+    printf("gemm host emulation: %zu pairs, %zu cases on the exact kernel, %zu on the integer-MMA kernel, "
+           "%zu not built, %zu failures\n", pairs.size(), cases, imma_cases, skipped, fails);
+    return fails || cases == 0 ? 1 : 0;
+}

@@ -1,0 +1,471 @@
+// gemm_device_test.cu - lowbit_gemm_device (CUDA) against lowbit_gemm on the
+// host.
+//
+//   exact    every pair of gemm_cases.h (FP8 incl. FNUZ with tensor / row /
+//            1x128 / 128x128 scales, every MX x MX, NVFP4, INT x INT with
+//            and without zero points, W8A8, W4A8, W4A16), M in 1, 5, 64, 70,
+//            200, N in 1, 7, 64, 130, 257, K from 0 to 3 blocks (odd K for
+//            whole-row scales), f32 / f16 / bf16 C with padded ldc, beta 0
+//            (C filled with NaN: never read), 0.5 and -1; data quantized
+//            Gaussians, with ~3 % random codes, or all-random codes and
+//            scales (NaN, Inf, subnormals, max codes, NaN scales).  Each case
+//            runs with the default dispatch (integer pairs: the integer MMA
+//            kernel) and with LOWBIT_CUDA_GEMM=exact (the generic kernel),
+//            and both must equal the host C byte for byte, padding included.
+//   fast     LOWBIT_GEMM_ALLOW_FAST on the OCP FP8 / MXFP8 pairs, against an
+//            f64 GEMM within the bound of docs/semantics.md ("GEMM on the
+//            GPU"), NaN where the f64 result is NaN; plus prefill-sized
+//            shapes.  On devices below sm_89 the call must equal exact.
+//   errors   host pointers for a->data, a->scales, b->data, b->zero_points
+//            and c (LOWBIT_ERR_WRONG_MEMORY naming them, C untouched),
+//            non-device and unknown backends, and every validation status
+//            lowbit_gemm gives (the same status for the same arguments).
+//
+// Prints a summary line per group; exits 1 on any failure, 77 with one
+// SKIP line when there is no CUDA device.
+#include <cuda_runtime.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <string>
+#include <vector>
+
+#include "gemm_cases.h"
+#include "lowbit.h"
+
+#define CK(x)                                                                                    \
+    do {                                                                                         \
+        cudaError_t e_ = (x);                                                                    \
+        if (e_ != cudaSuccess) {                                                                 \
+            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_));  \
+            exit(1);                                                                             \
+        }                                                                                        \
+    } while (0)
+
+static long g_pass, g_fail;
+
+static void fail(const char *fmt, const std::string &what, const char *detail)
+{
+    g_fail++;
+    if (g_fail <= 40)
+        fprintf(stderr, fmt, what.c_str(), detail);
+}
+
+// Device copies of a case's operands and C.
+struct Dev {
+    lowbit_qtensor a, b;
+    void *c = NULL;
+    std::vector<void *> bufs;
+    void *up(const std::vector<uint8_t> &v, size_t n)
+    {
+        void *p = NULL;
+        CK(cudaMalloc(&p, n ? n : 1));
+        if (n)
+            CK(cudaMemcpy(p, v.data(), n, cudaMemcpyHostToDevice));
+        bufs.push_back(p);
+        return p;
+    }
+    lowbit_qtensor upq(const gc::Operand &o)
+    {
+        lowbit_qtensor q = o.q;
+        q.data = up(o.data, o.q.data_bytes);
+        q.scales = o.q.scales ? up(o.scales, o.q.scales_bytes) : NULL;
+        q.zero_points = o.q.zero_points ? up(o.zps, o.q.zero_points_bytes) : NULL;
+        return q;
+    }
+    explicit Dev(const gc::Case &k)
+    {
+        a = upq(k.a);
+        b = upq(k.b);
+        c = up(k.c0, k.c0.size());
+    }
+    ~Dev()
+    {
+        for (void *p : bufs)
+            cudaFree(p);
+    }
+    std::vector<uint8_t> down(const gc::Case &k)
+    {
+        std::vector<uint8_t> v(k.c0.size());
+        CK(cudaMemcpy(v.data(), c, v.size(), cudaMemcpyDeviceToHost));
+        return v;
+    }
+    void reset(const gc::Case &k) { CK(cudaMemcpy(c, k.c0.data(), k.c0.size(), cudaMemcpyHostToDevice)); }
+};
+
+static std::string describe(const gc::Case &k)
+{
+    char buf[160];
+    snprintf(buf, sizeof buf, " M=%zu N=%zu K=%zu ldc=%zu c=%s alpha=%g beta=%g mode=%d", k.M, k.N, k.K, k.ldc,
+             lowbit_dtype_name(k.c_type), k.alpha, k.beta, k.mode);
+    return k.p.name + buf;
+}
+
+static lowbit_status run_dev(const gc::Case &k, Dev &d, const lowbit_gemm_opts *opts, cudaStream_t st)
+{
+    lowbit_status s = lowbit_gemm_device(LOWBIT_BACKEND_CUDA, &d.a, &d.b, k.alpha, k.beta, k.c_type, d.c, k.ldc,
+                                         opts, st);
+    CK(cudaStreamSynchronize(st));
+    return s;
+}
+
+// One exact case: default dispatch and the generic kernel, both bit for bit.
+static void exact_case(const gc::Case &k, cudaStream_t st)
+{
+    std::vector<uint8_t> ref;
+    if (gc::reference(k, ref) != LOWBIT_OK) {
+        fail("FAIL %s: host lowbit_gemm: %s\n", describe(k), lowbit_last_error());
+        return;
+    }
+    Dev d(k);
+    for (int generic = 0; generic < 2; generic++) {
+        if (generic)
+            setenv("LOWBIT_CUDA_GEMM", "exact", 1);
+        d.reset(k);
+        lowbit_status s = run_dev(k, d, NULL, st);
+        unsetenv("LOWBIT_CUDA_GEMM");
+        if (s != LOWBIT_OK) {
+            fail("FAIL %s: lowbit_gemm_device: %s\n", describe(k), lowbit_last_error());
+            continue;
+        }
+        std::vector<uint8_t> got = d.down(k);
+        size_t i = gc::first_diff(k, ref, got);
+        if (i != SIZE_MAX) {
+            char det[200];
+            snprintf(det, sizeof det, "%s kernel: C[%zu][%zu] = %a, host %a", generic ? "generic" : "default",
+                     i / k.ldc, i % k.ldc, gc::c_at(k, got, i / k.ldc, i % k.ldc), gc::c_at(k, ref, i / k.ldc, i % k.ldc));
+            fail("FAIL %s: %s\n", describe(k), det);
+        } else {
+            g_pass++;
+        }
+    }
+}
+
+// ---- the f64 model of the fast kernels ------------------------------------
+
+static float decode1(lowbit_dtype t, uint32_t code)
+{
+    float f;
+    uint8_t b[4];
+    memcpy(b, &code, 4);
+    lowbit_convert(LOWBIT_F32, &f, t, b, 1, NULL);
+    return f;
+}
+
+static float elem_at(const gc::Operand &o, size_t r, size_t k)
+{
+    return decode1(o.q.format.elem, ((const uint8_t *)o.q.data)[r * o.q.row_stride + k]);  // byte-wide FP8
+}
+
+static float scale_at(const gc::Operand &o, size_t r, size_t k)
+{
+    size_t gr, gcl;
+    lowbit_qtensor_grid(&o.q, &gr, &gcl);
+    const size_t br = o.q.format.block_rows ? o.q.format.block_rows : o.q.rows;
+    const size_t bc = o.q.format.block_cols ? o.q.format.block_cols : o.q.cols;
+    const size_t i = (r / br) * gcl + k / bc;
+    const lowbit_dtype st = o.q.format.scale_type;
+    const size_t es = lowbit_dtype_bytes(st, 1);
+    uint32_t code = 0;
+    memcpy(&code, o.scales.data() + i * es, es);
+    return decode1(st, code);
+}
+
+// The bound of docs/semantics.md ("GEMM on the GPU") for one output.
+static void fast_case(const gc::Case &k, cudaStream_t st, int arch)
+{
+    Dev d(k);
+    lowbit_gemm_opts fast = {LOWBIT_GEMM_ALLOW_FAST};
+    if (run_dev(k, d, &fast, st) != LOWBIT_OK) {
+        fail("FAIL %s: fast lowbit_gemm_device: %s\n", describe(k), lowbit_last_error());
+        return;
+    }
+    std::vector<uint8_t> got = d.down(k);
+    if (arch < 89) {  // no FP8 tensor cores: the exact kernel must have run
+        std::vector<uint8_t> ref;
+        gc::reference(k, ref);
+        if (gc::first_diff(k, ref, got) != SIZE_MAX)
+            fail("FAIL %s: %s\n", describe(k), "fast flag below sm_89 is not exact");
+        else
+            g_pass++;
+        return;
+    }
+    const size_t la = k.a.q.format.block_cols ? k.a.q.format.block_cols : k.K;
+    const size_t lb = k.b.q.format.block_cols ? k.b.q.format.block_cols : k.K;
+    const size_t L = la < lb ? la : lb;
+    const double g = (double)k.alpha;  // FP8 / MX: no tensor scales
+    const double rel = 0x1p-8 + ((double)k.K / 32 + (double)k.K / L + 4) * 0x1p-23;
+    for (size_t m = 0; m < k.M; m++)
+        for (size_t n = 0; n < k.N; n++) {
+            double sum = 0, mag = 0, smax = 0;
+            for (size_t kb = 0; kb < k.K; kb += L) {
+                const float s = scale_at(k.a, m, kb) * scale_at(k.b, n, kb);
+                double bs = 0, bm = 0;
+                for (size_t kk = kb; kk < kb + L; kk++) {
+                    const double p = (double)elem_at(k.a, m, kk) * elem_at(k.b, n, kk);
+                    bs += p;
+                    bm += fabs(p);
+                }
+                sum += (double)s * bs;
+                mag += fabs((double)s) * bm;
+                smax = fmax(smax, fabs((double)s));
+            }
+            double c64 = g * sum, cold = 0;
+            if (k.beta != 0.0f) {
+                cold = gc::c_at(k, k.c0, m, n);
+                c64 += (double)k.beta * cold;
+            }
+            const double got_v = gc::c_at(k, got, m, n);
+            if (isnan(c64)) {
+                if (!isnan(got_v))
+                    fail("FAIL %s: %s\n", describe(k), "f64 result NaN, kernel not");
+                continue;
+            }
+            if (isinf(c64) || !isfinite(mag)) {
+                if (isfinite(got_v) && isinf(c64))
+                    fail("FAIL %s: %s\n", describe(k), "f64 result infinite, kernel finite");
+                continue;
+            }
+            const int ebits = k.c_type == LOWBIT_F32 ? 23 : k.c_type == LOWBIT_F16 ? 10 : 7;
+            const double ulp = ldexp(fmax(fabs(c64), k.c_type == LOWBIT_F16 ? 0x1p-14 : 0x1p-126), -ebits) * 2;
+            const double bound = rel * fabs(g) * mag + 0x1p-23 * fabs((double)k.beta * cold) + ulp +
+                                 0x1p-126 * (double)k.K * fabs(g) * smax + 0x1p-149 * ((double)k.K / L + 1) * fabs(g);
+            if (!(fabs(got_v - c64) <= bound)) {
+                char det[200];
+                snprintf(det, sizeof det, "C[%zu][%zu] = %.9g, f64 %.9g, |err| %.3g > bound %.3g", m, n, got_v, c64,
+                         fabs(got_v - c64), bound);
+                fail("FAIL fast %s: %s\n", describe(k), det);
+                return;
+            }
+        }
+    g_pass++;
+}
+
+static bool ocp_fp8_pair(const gc::Pair &p)
+{
+    auto ok = [](const lowbit_format &f) {
+        return (f.elem == LOWBIT_E4M3 || f.elem == LOWBIT_E5M2) && f.scale_type != LOWBIT_DTYPE_COUNT;
+    };
+    return ok(p.a) && ok(p.b);
+}
+
+// ---- argument checks --------------------------------------------------------
+
+static void expect(lowbit_status got, lowbit_status want, const char *what, const char *must_name)
+{
+    const char *msg = lowbit_last_error();
+    if (got != want) {
+        g_fail++;
+        fprintf(stderr, "FAIL errors: %s: status %s, expected %s (%s)\n", what, lowbit_status_string(got),
+                lowbit_status_string(want), msg);
+    } else if (must_name && !strstr(msg, must_name)) {
+        g_fail++;
+        fprintf(stderr, "FAIL errors: %s: message \"%s\" does not name %s\n", what, msg, must_name);
+    } else {
+        g_pass++;
+    }
+}
+
+static void error_cases(cudaStream_t st)
+{
+    gc::Rng rng(99);
+    gc::Case k;
+    const gc::Pair p = gc::make_pair(lowbit_format_int_group(LOWBIT_INT8, 32, LOWBIT_F16, 1),
+                                     lowbit_format_int_group(LOWBIT_UINT4, 32, LOWBIT_F32, 1));
+    if (!gc::make_case(k, p, 8, 16, 64, 0, rng)) {
+        g_fail++;
+        fprintf(stderr, "FAIL errors: could not build the case\n");
+        return;
+    }
+    Dev d(k);
+    const float a1 = k.alpha, b1 = k.beta;
+    const lowbit_dtype ct = k.c_type;
+    std::vector<uint8_t> host_c = k.c0;
+    auto dev = [&](const lowbit_qtensor *a, const lowbit_qtensor *b, lowbit_dtype t, void *c, size_t ldc,
+                   const lowbit_gemm_opts *o) {
+        lowbit_status s = lowbit_gemm_device(LOWBIT_BACKEND_CUDA, a, b, a1, b1, t, c, ldc, o, st);
+        cudaStreamSynchronize(st);
+        return s;
+    };
+    // Host pointers, one at a time; C must stay untouched.
+    {
+        lowbit_qtensor a = d.a;
+        a.data = k.a.q.data;
+        d.reset(k);
+        expect(dev(&a, &d.b, ct, d.c, k.ldc, NULL), LOWBIT_ERR_WRONG_MEMORY, "host a->data", "a->data");
+        a = d.a;
+        a.scales = k.a.q.scales;
+        expect(dev(&a, &d.b, ct, d.c, k.ldc, NULL), LOWBIT_ERR_WRONG_MEMORY, "host a->scales", "a->scales");
+        a = d.a;
+        a.zero_points = k.a.q.zero_points;
+        expect(dev(&a, &d.b, ct, d.c, k.ldc, NULL), LOWBIT_ERR_WRONG_MEMORY, "host a->zero_points",
+               "a->zero_points");
+        lowbit_qtensor b = d.b;
+        b.data = k.b.q.data;
+        expect(dev(&d.a, &b, ct, d.c, k.ldc, NULL), LOWBIT_ERR_WRONG_MEMORY, "host b->data", "b->data");
+        b = d.b;
+        b.zero_points = k.b.q.zero_points;
+        expect(dev(&d.a, &b, ct, d.c, k.ldc, NULL), LOWBIT_ERR_WRONG_MEMORY, "host b->zero_points",
+               "b->zero_points");
+        b = d.b;
+        b.scales = k.b.q.scales;
+        expect(dev(&d.a, &b, ct, d.c, k.ldc, NULL), LOWBIT_ERR_WRONG_MEMORY, "host b->scales", "b->scales");
+        expect(dev(&d.a, &d.b, ct, host_c.data(), k.ldc, NULL), LOWBIT_ERR_WRONG_MEMORY, "host c", "c");
+        void *pinned = NULL;
+        CK(cudaMallocHost(&pinned, k.c0.size()));
+        expect(dev(&d.a, &d.b, ct, pinned, k.ldc, NULL), LOWBIT_ERR_WRONG_MEMORY, "pinned host c", "c");
+        cudaFreeHost(pinned);
+        std::vector<uint8_t> after = d.down(k);
+        if (after != k.c0) {
+            g_fail++;
+            fprintf(stderr, "FAIL errors: a refused call wrote C\n");
+        }
+    }
+    // Backends.
+    expect(lowbit_gemm_device(LOWBIT_BACKEND_REF, &d.a, &d.b, a1, b1, ct, d.c, k.ldc, NULL, st),
+           LOWBIT_ERR_UNSUPPORTED, "backend ref", "backend");
+    expect(lowbit_gemm_device((lowbit_backend)99, &d.a, &d.b, a1, b1, ct, d.c, k.ldc, NULL, st),
+           LOWBIT_ERR_INVALID_ENUM, "backend 99", "backend");
+    expect(lowbit_gemm_device(LOWBIT_BACKEND_HIP, &d.a, &d.b, a1, b1, ct, d.c, k.ldc, NULL, st),
+           lowbit_backend_status(LOWBIT_BACKEND_HIP), "backend hip", NULL);
+    // Validation: the host call's status on the same arguments (host copies).
+    struct V {
+        const char *what;
+        int which;
+    };
+    const V vs[] = {{"a NULL", 0}, {"b NULL", 1}, {"K mismatch", 2}, {"pair not offered", 3}, {"c_type e4m3", 4},
+                    {"c_type 99", 5}, {"ldc < N", 6}, {"c NULL", 7}, {"unknown flag", 8}, {"c overlaps a", 9},
+                    {"data_bytes short", 10}, {"block shape", 11}};
+    for (const V &v : vs) {
+        lowbit_qtensor ha = k.a.q, hb = k.b.q, da = d.a, db = d.b;
+        lowbit_dtype t = ct;
+        size_t ldc = k.ldc;
+        void *hc = host_c.data(), *dc = d.c;
+        lowbit_gemm_opts o = {0}, *op = NULL;
+        const lowbit_qtensor *pa = &ha, *pb = &hb, *qa = &da, *qb = &db;
+        gc::Operand other;
+        switch (v.which) {
+        case 0: pa = qa = NULL; break;
+        case 1: pb = qb = NULL; break;
+        case 2: hb.cols = db.cols = 32; hb.rows = db.rows = 1; break;
+        case 3:
+            gc::make_operand(other, lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR), k.N, k.K, 0, rng);
+            hb = db = other.q;
+            break;
+        case 4: t = LOWBIT_E4M3; break;
+        case 5: t = (lowbit_dtype)99; break;
+        case 6: ldc = k.N - 1; break;
+        case 7: hc = dc = NULL; break;
+        case 8: o.flags = 0x80; op = &o; break;
+        case 9: hc = ha.data; dc = da.data; break;
+        case 10: ha.data_bytes = da.data_bytes = 3; break;
+        case 11: ha.cols = hb.cols = da.cols = db.cols = 48; break;
+        }
+        lowbit_status want = lowbit_gemm(pa, pb, a1, b1, t, hc, ldc, op);
+        if (want == LOWBIT_OK) {
+            g_fail++;
+            fprintf(stderr, "FAIL errors: %s: the host call accepted it\n", v.what);
+            continue;
+        }
+        lowbit_status got = lowbit_gemm_device(LOWBIT_BACKEND_CUDA, qa, qb, a1, b1, t, dc, ldc, op, st);
+        expect(got, want, v.what, NULL);
+    }
+    // M = 0 is a no-op that touches nothing (C may be NULL).
+    {
+        lowbit_qtensor a0 = d.a;
+        a0.rows = 0;
+        expect(lowbit_gemm_device(LOWBIT_BACKEND_CUDA, &a0, &d.b, a1, b1, ct, NULL, k.ldc, NULL, st), LOWBIT_OK,
+               "M = 0", NULL);
+    }
+    // Managed memory for C on a non-blocking stream.
+    {
+        void *mc = NULL;
+        CK(cudaMallocManaged(&mc, k.c0.size()));
+        memcpy(mc, k.c0.data(), k.c0.size());
+        cudaStream_t nb;
+        CK(cudaStreamCreateWithFlags(&nb, cudaStreamNonBlocking));
+        lowbit_status s = lowbit_gemm_device(LOWBIT_BACKEND_CUDA, &d.a, &d.b, a1, b1, ct, mc, k.ldc, NULL, nb);
+        CK(cudaStreamSynchronize(nb));
+        std::vector<uint8_t> ref;
+        gc::reference(k, ref);
+        std::vector<uint8_t> got((uint8_t *)mc, (uint8_t *)mc + k.c0.size());
+        expect(s, LOWBIT_OK, "managed C", NULL);
+        if (gc::first_diff(k, ref, got) != SIZE_MAX) {
+            g_fail++;
+            fprintf(stderr, "FAIL errors: managed C differs from the host\n");
+        }
+        cudaStreamDestroy(nb);
+        cudaFree(mc);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0) {
+        printf("SKIP: no CUDA device (%s); lowbit_gemm_device not tested\n",
+               e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+        return 77;
+    }
+    const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, 0));
+    const int arch = prop.major * 10 + prop.minor;
+    printf("device: %s (sm_%d)\n", prop.name, arch);
+    cudaStream_t st;
+    CK(cudaStreamCreate(&st));
+
+    gc::Rng rng(0x6E33D);
+    const std::vector<gc::Pair> pairs = gc::all_pairs();
+    const size_t Ms[] = {1, 5, 64, 70, 200};
+    const size_t Ns[] = {1, 7, 64, 130, 257};
+    long before = g_pass;
+    size_t exact_cases = 0;
+    for (const gc::Pair &p : pairs) {
+        const int per = quick ? 3 : 9;
+        for (int v = 0; v < per; v++) {
+            gc::Case k;
+            const size_t K = v == per - 1 && rng.below(2) ? 0 : gc::pick_k(p, rng);
+            if (!gc::make_case(k, p, Ms[rng.below(5)], Ns[rng.below(5)], K, v % 3, rng))
+                continue;
+            exact_case(k, st);
+            exact_cases++;
+        }
+    }
+    printf("exact: %zu cases over %zu pairs, %ld comparisons passed\n", exact_cases, pairs.size(), g_pass - before);
+
+    before = g_pass;
+    size_t fast_cases = 0;
+    for (const gc::Pair &p : pairs) {
+        if (!ocp_fp8_pair(p))
+            continue;
+        for (int v = 0; v < 6; v++) {
+            gc::Case k;
+            size_t K = gc::pick_k(p, rng);
+            K = (K + 31) / 32 * 32;
+            if (K % 128 && (p.a.block_cols == 128 || p.b.block_cols == 128))
+                K = 128;
+            const size_t M = v == 5 ? 256 : Ms[rng.below(5)], N = v == 5 ? 384 : Ns[rng.below(5)];
+            if (v == 5)
+                K = 1024;
+            if (!gc::make_case(k, p, M, N, K, v == 4 ? 1 : 0, rng))
+                continue;
+            fast_case(k, st, arch);
+            fast_cases++;
+        }
+    }
+    printf("fast: %zu cases, %ld within the bound%s\n", fast_cases, g_pass - before,
+           arch < 89 ? " (below sm_89: the exact kernel ran)" : "");
+
+    before = g_pass;
+    error_cases(st);
+    printf("errors: %ld checks passed\n", g_pass - before);
+
+    CK(cudaStreamDestroy(st));
+    printf("%ld passed, %ld failed\n", g_pass, g_fail);
+    return g_fail ? 1 : 0;
+}
