@@ -117,11 +117,17 @@ LBG_HD void int_stage(const lb_gemm_job &j, IntSmem<KS> &sm, size_t m0, size_t n
     }
 }
 
+// Four bytes of a staged row (4-byte aligned: row strides and fragment
+// columns are multiples of 4): one 32-bit shared load on the device.
 LBG_HD uint32_t ld32(const uint8_t *p)
 {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+    return *reinterpret_cast<const uint32_t *>(p);
+#else
     uint32_t v;
     memcpy(&v, p, 4);
     return v;
+#endif
 }
 
 // A fragment of m16 tile mi of warp w (KS / 8 registers): register r holds
