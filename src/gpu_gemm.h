@@ -12,6 +12,14 @@
 
 #include "internal.h"
 
+/* A HIP build of the portable exact kernel (gemm_exact.cu through
+ * kernels/cuda/gpu_port.cuh, LB_GPU_AS_HIP defined) says lb_hip_*; the
+ * tensor-core kernels hold NVIDIA PTX and have no HIP twin. */
+#ifdef LB_GPU_AS_HIP
+#define lb_cuda_gemm_arch lb_hip_gemm_arch
+#define lb_cuda_gemm_exact lb_hip_gemm_exact
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
