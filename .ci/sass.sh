@@ -5,7 +5,8 @@
 #   gemm_fp8_mma.cu.o  sm_89: QMMA ... E4M3 / E5M2 (Ada FP8 tensor cores);
 #                      sm_90a and newer: QMMA, or what ptxas lowers mma.sync
 #                      FP8 to there (F2FP.F16.E4M3/E5M2 unpack + HMMA.F32)
-# Prints the instruction counts per target.  Needs no GPU: cuobjdump (and
+# Prints the instruction counts per target (machine code only: the
+# embedded PTX for newer GPUs is not SASS and is skipped).  Needs no GPU: cuobjdump (and
 # its nvdisasm) from the toolkit, else from PyPI's nvidia-cuda-cuobjdump /
 # nvidia-cuda-nvdisasm installed into BUILD_DIR/sass-tools.
 #
@@ -48,8 +49,10 @@ export PATH="$tools:$PATH"
 # "ARCH COUNT" lines for the instructions matching REGEX in OBJ.
 counts() {
     cuobjdump -sass "$1" | awk -v re="$2" '
-        /arch = sm_/ { a = $3; if (!(a in n)) { n[a] = 0; order[++k] = a } }
-        $0 ~ re { n[a]++ }
+        /^Fatbin ptx code/ { elf = 0 }
+        /^Fatbin elf code/ { elf = 1 }
+        elf && /arch = sm_/ { a = $3; if (!(a in n)) { n[a] = 0; order[++k] = a } }
+        elf && $0 ~ re { n[a]++ }
         END { for (i = 1; i <= k; i++) print order[i], n[order[i]] }'
 }
 
