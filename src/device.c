@@ -1,14 +1,13 @@
 /*
  * device.c - entry points on device memory.  Arguments are validated here,
- * exactly as for the host calls (src/convert.c); the GPU side
- * (kernels/cuda/) then checks where the pointers live and enqueues the kernel.
+ * exactly as for the host calls (src/convert.c); the GPU backend (CUDA:
+ * kernels/cuda/, HIP: the same sources in liblowbit-hip.so), reached through
+ * its lb_gpu_ops table, then checks where the pointers live and enqueues the
+ * kernel.  Both device backends take the same path through this file.
  */
 #include "internal.h"
 #include "lowbit_config.h"
-
-#if LOWBIT_BUILT_CUDA
 #include "gpu.h"
-#endif
 
 static lowbit_status lb_device_backend(lowbit_backend backend)
 {
@@ -18,6 +17,17 @@ static lowbit_status lb_device_backend(lowbit_backend backend)
         return lb_fail(LOWBIT_ERR_UNSUPPORTED, "backend: %s is not a device backend (use cuda or hip)",
                        lowbit_backend_name(backend));
     return LOWBIT_OK;
+}
+
+/* Every buffer of q that the shape uses must be device memory. */
+static lowbit_status lb_device_check_q(const lb_gpu_ops *ops, const lowbit_qtensor *q)
+{
+    lowbit_status s = ops->check_pointer(q->data, "q->data");
+    if (s == LOWBIT_OK && lb_format_scheme(&q->format) != LB_SCHEME_PLAIN)
+        s = ops->check_pointer(q->scales, "q->scales");
+    if (s == LOWBIT_OK && (q->format.flags & LOWBIT_FMT_ZERO_POINT))
+        s = ops->check_pointer(q->zero_points, "q->zero_points");
+    return s;
 }
 
 lowbit_status lowbit_convert_device(lowbit_backend backend, lowbit_dtype dst_type, void *dst,
@@ -31,36 +41,16 @@ lowbit_status lowbit_convert_device(lowbit_backend backend, lowbit_dtype dst_typ
     s = lb_convert_args(dst_type, dst, src_type, src, n, opts, &p);
     if (s != LOWBIT_OK)
         return s;
-    if ((s = lowbit_backend_status(backend)) != LOWBIT_OK)
+    const lb_gpu_ops *ops = lb_gpu_ops_for(backend, &s);
+    if (!ops)
         return s;
     if (n == 0)
         return lb_ok();
-#if LOWBIT_BUILT_CUDA
-    if (backend == LOWBIT_BACKEND_CUDA) {
-        if ((s = lb_cuda_check_pointer(dst, "dst")) != LOWBIT_OK ||
-            (s = lb_cuda_check_pointer(src, "src")) != LOWBIT_OK)
-            return s;
-        s = lb_cuda_convert(dst_type, dst, src_type, src, n, &p, stream);
-        return s == LOWBIT_OK ? lb_ok() : s;
-    }
-#endif
-    (void)stream;
-    return lb_fail(LOWBIT_ERR_INTERNAL, "backend %s: reported available but has no kernels",
-                   lowbit_backend_name(backend));
+    if ((s = ops->check_pointer(dst, "dst")) != LOWBIT_OK || (s = ops->check_pointer(src, "src")) != LOWBIT_OK)
+        return s;
+    s = ops->convert(dst_type, dst, src_type, src, n, &p, stream);
+    return s == LOWBIT_OK ? lb_ok() : s;
 }
-
-#if LOWBIT_BUILT_CUDA
-/* Every buffer of q that the shape uses must be device memory. */
-static lowbit_status lb_cuda_check_q(const lowbit_qtensor *q)
-{
-    lowbit_status s = lb_cuda_check_pointer(q->data, "q->data");
-    if (s == LOWBIT_OK && lb_format_scheme(&q->format) != LB_SCHEME_PLAIN)
-        s = lb_cuda_check_pointer(q->scales, "q->scales");
-    if (s == LOWBIT_OK && (q->format.flags & LOWBIT_FMT_ZERO_POINT))
-        s = lb_cuda_check_pointer(q->zero_points, "q->zero_points");
-    return s;
-}
-#endif
 
 lowbit_status lowbit_quantize_device(lowbit_backend backend, lowbit_qtensor *q, lowbit_dtype src_type,
                                      const void *src, size_t src_row_stride,
@@ -72,7 +62,8 @@ lowbit_status lowbit_quantize_device(lowbit_backend backend, lowbit_qtensor *q, 
     lb_cvt_params p;
     if ((s = lb_quantize_args(q, src_type, src, src_row_stride, opts, &p)) != LOWBIT_OK)
         return s;
-    if ((s = lowbit_backend_status(backend)) != LOWBIT_OK)
+    const lb_gpu_ops *ops = lb_gpu_ops_for(backend, &s);
+    if (!ops)
         return s;
     lb_scheme scheme = lb_format_scheme(&q->format);
     if (scheme == LB_SCHEME_NVFP4 || (scheme != LB_SCHEME_PLAIN && q->format.block_rows == 0 &&
@@ -82,17 +73,10 @@ lowbit_status lowbit_quantize_device(lowbit_backend backend, lowbit_qtensor *q, 
                        "reduction that the device backend does not offer yet; quantize on the host");
     if (q->rows == 0 || q->cols == 0)
         return lb_ok();
-#if LOWBIT_BUILT_CUDA
-    if (backend == LOWBIT_BACKEND_CUDA) {
-        if ((s = lb_cuda_check_q(q)) != LOWBIT_OK || (s = lb_cuda_check_pointer(src, "src")) != LOWBIT_OK)
-            return s;
-        s = lb_cuda_quantize(q, src_type, src, src_row_stride, &p, stream);
-        return s == LOWBIT_OK ? lb_ok() : s;
-    }
-#endif
-    (void)stream;
-    return lb_fail(LOWBIT_ERR_INTERNAL, "backend %s: reported available but has no kernels",
-                   lowbit_backend_name(backend));
+    if ((s = lb_device_check_q(ops, q)) != LOWBIT_OK || (s = ops->check_pointer(src, "src")) != LOWBIT_OK)
+        return s;
+    s = ops->quantize(q, src_type, src, src_row_stride, &p, stream);
+    return s == LOWBIT_OK ? lb_ok() : s;
 }
 
 lowbit_status lowbit_dequantize_device(lowbit_backend backend, lowbit_dtype dst_type, void *dst,
@@ -103,21 +87,15 @@ lowbit_status lowbit_dequantize_device(lowbit_backend backend, lowbit_dtype dst_
         return s;
     if ((s = lb_dequantize_args(dst_type, dst, dst_row_stride, q)) != LOWBIT_OK)
         return s;
-    if ((s = lowbit_backend_status(backend)) != LOWBIT_OK)
+    const lb_gpu_ops *ops = lb_gpu_ops_for(backend, &s);
+    if (!ops)
         return s;
     if (q->rows == 0 || q->cols == 0)
         return lb_ok();
-#if LOWBIT_BUILT_CUDA
-    if (backend == LOWBIT_BACKEND_CUDA) {
-        if ((s = lb_cuda_check_q(q)) != LOWBIT_OK || (s = lb_cuda_check_pointer(dst, "dst")) != LOWBIT_OK)
-            return s;
-        s = lb_cuda_dequantize(dst_type, dst, dst_row_stride, q, stream);
-        return s == LOWBIT_OK ? lb_ok() : s;
-    }
-#endif
-    (void)stream;
-    return lb_fail(LOWBIT_ERR_INTERNAL, "backend %s: reported available but has no kernels",
-                   lowbit_backend_name(backend));
+    if ((s = lb_device_check_q(ops, q)) != LOWBIT_OK || (s = ops->check_pointer(dst, "dst")) != LOWBIT_OK)
+        return s;
+    s = ops->dequantize(dst_type, dst, dst_row_stride, q, stream);
+    return s == LOWBIT_OK ? lb_ok() : s;
 }
 
 lowbit_status lowbit_attention_device(lowbit_backend backend, const lowbit_attention_args *args, void *stream)
@@ -128,34 +106,28 @@ lowbit_status lowbit_attention_device(lowbit_backend backend, const lowbit_atten
     lb_attn_job j;
     if ((s = lb_attn_job_init(&j, args, 1)) != LOWBIT_OK)
         return s;
-    if ((s = lowbit_backend_status(backend)) != LOWBIT_OK)
+    const lb_gpu_ops *ops = lb_gpu_ops_for(backend, &s);
+    if (!ops)
         return s;
     if (j.q_tokens == 0)
         return lb_ok();
-#if LOWBIT_BUILT_CUDA
-    if (backend == LOWBIT_BACKEND_CUDA) {
-        if ((s = lb_cuda_check_pointer(args->q, "args->q")) != LOWBIT_OK ||
-            (s = lb_cuda_check_pointer(args->out, "args->out")) != LOWBIT_OK)
+    if ((s = ops->check_pointer(args->q, "args->q")) != LOWBIT_OK ||
+        (s = ops->check_pointer(args->out, "args->out")) != LOWBIT_OK)
+        return s;
+    /* The mask is read only when there are keys (validation ignores it otherwise). */
+    if (args->mask && j.kv_len && (s = ops->check_pointer(args->mask, "args->mask")) != LOWBIT_OK)
+        return s;
+    if (j.kv_len) {
+        if ((s = ops->check_pointer(args->k->pages, "args->k->pages")) != LOWBIT_OK ||
+            (s = ops->check_pointer(args->v->pages, "args->v->pages")) != LOWBIT_OK)
             return s;
-        /* The mask is read only when there are keys (validation ignores it otherwise). */
-        if (args->mask && j.kv_len && (s = lb_cuda_check_pointer(args->mask, "args->mask")) != LOWBIT_OK)
+        if (args->block_table && (s = ops->check_pointer(args->block_table, "args->block_table")) != LOWBIT_OK)
             return s;
-        if (j.kv_len) {
-            if ((s = lb_cuda_check_pointer(args->k->pages, "args->k->pages")) != LOWBIT_OK ||
-                (s = lb_cuda_check_pointer(args->v->pages, "args->v->pages")) != LOWBIT_OK)
-                return s;
-            if (args->block_table && (s = lb_cuda_check_pointer(args->block_table, "args->block_table")) != LOWBIT_OK)
-                return s;
-            if (j.k.per_head && (s = lb_cuda_check_pointer(j.k.head_scales, "args->k->head_scales")) != LOWBIT_OK)
-                return s;
-            if (j.v.per_head && (s = lb_cuda_check_pointer(j.v.head_scales, "args->v->head_scales")) != LOWBIT_OK)
-                return s;
-        }
-        s = lb_cuda_attention(&j, stream);
-        return s == LOWBIT_OK ? lb_ok() : s;
+        if (j.k.per_head && (s = ops->check_pointer(j.k.head_scales, "args->k->head_scales")) != LOWBIT_OK)
+            return s;
+        if (j.v.per_head && (s = ops->check_pointer(j.v.head_scales, "args->v->head_scales")) != LOWBIT_OK)
+            return s;
     }
-#endif
-    (void)stream;
-    return lb_fail(LOWBIT_ERR_INTERNAL, "backend %s: reported available but has no kernels",
-                   lowbit_backend_name(backend));
+    s = ops->attention(&j, stream);
+    return s == LOWBIT_OK ? lb_ok() : s;
 }

@@ -13,9 +13,7 @@
 #include <string.h>
 #include "internal.h"
 #include "lowbit_config.h"
-#if LOWBIT_BUILT_CUDA
 #include "gpu.h"
-#endif
 
 uint32_t lb_detect_cpu_features(void);
 
@@ -116,14 +114,13 @@ lowbit_status lowbit_backend_status(lowbit_backend b)
             return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE, "backend neon: CPU lacks Advanced SIMD");
         break;
     case LOWBIT_BACKEND_CUDA:
-#if LOWBIT_BUILT_CUDA
-        if (lb_cuda_device_count() <= 0)
-            return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE, "backend cuda: no CUDA device is available");
+    case LOWBIT_BACKEND_HIP: {
+        /* a device, and for HIP its module (src/gpu_backend.c) */
+        lowbit_status why = LOWBIT_OK;
+        if (!lb_gpu_ops_for(b, &why))
+            return why;
         break;
-#endif
-    case LOWBIT_BACKEND_HIP:
-        return lb_fail(LOWBIT_ERR_BACKEND_UNAVAILABLE, "backend %s: no device is available",
-                       lb_backend_names[b]);
+    }
     default:
         break;
     }

@@ -1,12 +1,31 @@
 /*
- * gpu.h - the C-linkage interface between the library core and the CUDA
- * backend (kernels/cuda/).  Arguments arrive validated (enums, sizes,
- * overlap); the backend checks pointer residency and enqueues work.
+ * gpu.h - the C-linkage interface between the library core and the GPU
+ * backends.  Arguments arrive validated (enums, sizes, overlap); the backend
+ * checks pointer residency and enqueues work.
+ *
+ * kernels/cuda/ implements the functions below as lb_cuda_*.  The same
+ * sources compiled by hipcc become lb_hip_* (kernels/cuda/gpu_port.cuh
+ * renames them), and those live in a module of their own, liblowbit-hip.so
+ * (kernels/hip/), that the core loads on first use so that liblowbit itself
+ * never depends on ROCm.  The core reaches either backend through an
+ * lb_gpu_ops table (src/gpu_backend.c); docs/hip.md has the details.
  */
 #ifndef LOWBIT_GPU_H
 #define LOWBIT_GPU_H
 
 #include "internal.h"
+
+/* A HIP build of the backend (kernels/cuda/gpu_port.cuh under hipcc, and
+ * kernels/hip/module.c) defines LB_GPU_AS_HIP first, so that these
+ * declarations and the definitions in kernels/cuda/ say lb_hip_*. */
+#ifdef LB_GPU_AS_HIP
+#define lb_cuda_device_count lb_hip_device_count
+#define lb_cuda_check_pointer lb_hip_check_pointer
+#define lb_cuda_convert lb_hip_convert
+#define lb_cuda_quantize lb_hip_quantize
+#define lb_cuda_dequantize lb_hip_dequantize
+#define lb_cuda_attention lb_hip_attention
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,6 +58,46 @@ lowbit_status lb_cuda_dequantize(lowbit_dtype dst_type, void *dst, size_t dst_ro
  * the job itself is host memory and travels to the kernel by value.  No
  * allocation, no sync. */
 lowbit_status lb_cuda_attention(const lb_attn_job *j, void *stream);
+
+/* One GPU backend: the functions above, as a table. */
+typedef struct lb_gpu_ops {
+    int (*device_count)(void);
+    lowbit_status (*check_pointer)(const void *p, const char *arg);
+    lowbit_status (*convert)(lowbit_dtype dst_type, void *dst, lowbit_dtype src_type, const void *src, size_t n,
+                             const lb_cvt_params *p, void *stream);
+    lowbit_status (*quantize)(lowbit_qtensor *q, lowbit_dtype src_type, const void *src, size_t src_row_stride,
+                              const lb_cvt_params *p, void *stream);
+    lowbit_status (*dequantize)(lowbit_dtype dst_type, void *dst, size_t dst_row_stride, const lowbit_qtensor *q,
+                                void *stream);
+    lowbit_status (*attention)(const lb_attn_job *j, void *stream);
+} lb_gpu_ops;
+
+/* The table of device backend b (CUDA or HIP) when it is built and usable
+ * here: it has at least one device, and for HIP its module loaded.  NULL
+ * otherwise, with the reason recorded (lb_fail) as *why:
+ * LOWBIT_ERR_BACKEND_NOT_BUILT or LOWBIT_ERR_BACKEND_UNAVAILABLE. */
+const lb_gpu_ops *lb_gpu_ops_for(lowbit_backend b, lowbit_status *why);
+
+/* ---- the HIP module (liblowbit-hip.so) ----------------------------------
+ * It exports one function, named LB_HIP_MODULE_ENTRY.  The core passes what
+ * the kernels borrow from it (its error state and a few pure helpers; a
+ * module cannot link against the core's hidden symbols) and gets the
+ * backend's table back, or NULL with a reason in why[] when the module was
+ * built from another lowbit version. */
+#define LB_HIP_MODULE_ENTRY "lb_hip_module_open"
+
+typedef struct lb_gpu_host {
+    const char *version;  /* the core's LOWBIT_VERSION_STRING; the module must match it exactly */
+    size_t sizes[3];      /* sizeof lb_cvt_params, lowbit_qtensor, lb_attn_job, as the core sees them */
+    lowbit_status (*fail)(lowbit_status status, const char *fmt, ...);
+    void (*grid_of)(const lowbit_qtensor *q, lb_grid *g);
+    lb_scheme (*format_scheme)(const lowbit_format *f);
+    unsigned (*dtype_bits)(lowbit_dtype t);
+    size_t (*dtype_bytes)(lowbit_dtype t, size_t n);
+    const char *(*dtype_name)(lowbit_dtype t);
+} lb_gpu_host;
+
+typedef const lb_gpu_ops *(*lb_hip_module_fn)(const lb_gpu_host *host, char *why, size_t why_len);
 
 #ifdef __cplusplus
 }

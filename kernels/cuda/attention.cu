@@ -24,7 +24,7 @@
 // operations are the reference's, in the reference's order.  The per-step
 // arithmetic lives in attention.cuh (host-device), which the host emulation
 // test runs as well.
-#include <cuda_runtime.h>
+#include "gpu_port.cuh"  // <cuda_runtime.h>, or its HIP twin
 
 #include "attention.cuh"
 #include "gpu.h"
@@ -126,27 +126,28 @@ extern "C" lowbit_status lb_cuda_attention(const lb_attn_job *j, void *stream_)
     const Cfg c = make_cfg(*j);
     const size_t gy = (size_t)j->kv_heads * c.chunks;
     if (c.token_tiles > 0x7FFFFFFFu || gy > 65535u)
-        return lb_fail(LOWBIT_ERR_UNSUPPORTED, "cuda attention: %zu token tiles x %zu head CTAs exceed the grid",
-                       c.token_tiles, gy);
+        return lb_fail(LOWBIT_ERR_UNSUPPORTED,
+                       LBGPU_NAME " attention: %zu token tiles x %zu head CTAs exceed the grid", c.token_tiles, gy);
     int dev = 0, optin = 0;
     cudaError_t e = cudaGetDevice(&dev);
     if (e == cudaSuccess)
-        e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
+        e = cudaDeviceGetAttribute(&optin, LBGPU_ATTR_MAX_SMEM, dev);  // CUDA: the opt-in limit
     if (e == cudaSuccess && c.smem > (size_t)optin) {
         return lb_fail(LOWBIT_ERR_UNSUPPORTED,
-                       "cuda attention: head_dim %u needs %zu bytes of shared memory per block; the device offers %d",
-                       j->D, c.smem, optin);
+                       LBGPU_NAME " attention: head_dim %u needs %zu bytes of shared memory per block; the device "
+                       "offers %d", j->D, c.smem, optin);
     }
-    // Above the default 48 KiB a kernel must opt in (per device; cheap to repeat).
-    if (e == cudaSuccess && c.smem > 48 * 1024)
+    // Above the default 48 KiB a CUDA kernel must opt in (per device; cheap
+    // to repeat).  AMD GPUs offer their whole LDS without one.
+    if (LBGPU_SMEM_OPT_IN && e == cudaSuccess && c.smem > 48 * 1024)
         e = cudaFuncSetAttribute(k_attention, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)c.smem);
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
-        return lb_fail(LOWBIT_ERR_DEVICE, "cuda attention: setup failed: %s", cudaGetErrorString(e));
+        return lb_fail(LOWBIT_ERR_DEVICE, LBGPU_NAME " attention: setup failed: %s", cudaGetErrorString(e));
     }
     k_attention<<<dim3((unsigned)c.token_tiles, (unsigned)gy), kThreads, c.smem, stream>>>(*j, c);
     e = cudaGetLastError();
     if (e != cudaSuccess)
-        return lb_fail(LOWBIT_ERR_DEVICE, "cuda: attention kernel launch failed: %s", cudaGetErrorString(e));
+        return lb_fail(LOWBIT_ERR_DEVICE, LBGPU_NAME ": attention kernel launch failed: %s", cudaGetErrorString(e));
     return LOWBIT_OK;
 }

@@ -32,7 +32,7 @@ extern "C" {
 #include "codec.h"
 #include "exp.h"
 
-#if defined(__CUDACC__)
+#if defined(__CUDACC__) || defined(__HIPCC__)
 #define LBA_HD __host__ __device__ __forceinline__
 #else
 #define LBA_HD inline
@@ -48,9 +48,11 @@ constexpr int kMaxRows = 32;             // most rows per CTA (and R * D <= kThr
 
 // Correctly rounded single operations, spelled out so that no compiler may
 // fuse or reorder them (the flags forbid it too; this is belt and braces).
+// HIP's __fadd_rn and friends are the plain operators, so under hipcc it is
+// -ffp-contract=off (kernels/hip/meson.build) that keeps them unfused.
 LBA_HD float add_rn(float a, float b)
 {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
     return __fadd_rn(a, b);
 #else
     volatile float r = a + b;
@@ -59,7 +61,7 @@ LBA_HD float add_rn(float a, float b)
 }
 LBA_HD float sub_rn(float a, float b)
 {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
     return __fsub_rn(a, b);
 #else
     volatile float r = a - b;
@@ -68,7 +70,7 @@ LBA_HD float sub_rn(float a, float b)
 }
 LBA_HD float mul_rn(float a, float b)
 {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
     return __fmul_rn(a, b);
 #else
     volatile float r = a * b;
@@ -77,7 +79,7 @@ LBA_HD float mul_rn(float a, float b)
 }
 LBA_HD float fma_rn(float a, float b, float c)
 {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
     return __fmaf_rn(a, b, c);
 #else
     return fmaf(a, b, c);
@@ -85,7 +87,7 @@ LBA_HD float fma_rn(float a, float b, float c)
 }
 LBA_HD float div_rn(float a, float b)
 {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
     return __fdiv_rn(a, b);
 #else
     volatile float r = a / b;

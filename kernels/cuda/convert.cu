@@ -36,7 +36,7 @@ lowbit_status launch_status(const char *what)
 {
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
-        return lb_fail(LOWBIT_ERR_DEVICE, "cuda: launching the %s failed: %s", what, cudaGetErrorString(e));
+        return lb_fail(LOWBIT_ERR_DEVICE, LBGPU_NAME ": launching the %s failed: %s", what, cudaGetErrorString(e));
     return LOWBIT_OK;
 }
 
@@ -149,29 +149,31 @@ extern "C" lowbit_status lb_cuda_check_pointer(const void *p, const char *arg)
     cudaPointerAttributes a;
     cudaError_t e = cudaPointerGetAttributes(&a, p);
     if (e == cudaErrorInvalidValue) {
-        // Older runtimes report plain host memory this way.
+        // Older runtimes (and HIP 5) report plain host memory this way.
         (void)cudaGetLastError();
         return lb_fail(LOWBIT_ERR_WRONG_MEMORY, "%s is host memory; lowbit_convert_device needs device memory", arg);
     }
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
-        return lb_fail(LOWBIT_ERR_DEVICE, "cuda: cudaPointerGetAttributes(%s) failed: %s", arg, cudaGetErrorString(e));
+        return lb_fail(LOWBIT_ERR_DEVICE, LBGPU_NAME ": " LBGPU_NAME "PointerGetAttributes(%s) failed: %s", arg,
+                       cudaGetErrorString(e));
     }
-    switch (a.type) {
-    case cudaMemoryTypeManaged:
+    switch (lbgpu_memory_kind(a)) {
+    case LBGPU_MEM_MANAGED:
         return LOWBIT_OK;
-    case cudaMemoryTypeDevice: {
+    case LBGPU_MEM_DEVICE: {
         int dev = 0;
         if ((e = cudaGetDevice(&dev)) != cudaSuccess) {
             (void)cudaGetLastError();
-            return lb_fail(LOWBIT_ERR_DEVICE, "cuda: cudaGetDevice failed: %s", cudaGetErrorString(e));
+            return lb_fail(LOWBIT_ERR_DEVICE, LBGPU_NAME ": " LBGPU_NAME "GetDevice failed: %s", cudaGetErrorString(e));
         }
         if (a.device != dev)
             return lb_fail(LOWBIT_ERR_WRONG_MEMORY,
-                           "%s is memory of CUDA device %d, but the current device is %d", arg, a.device, dev);
+                           "%s is memory of " LBGPU_TITLE " device %d, but the current device is %d", arg, a.device,
+                           dev);
         return LOWBIT_OK;
     }
-    default:  // cudaMemoryTypeHost (pinned), cudaMemoryTypeUnregistered
+    default:  // pinned or unregistered host memory
         return lb_fail(LOWBIT_ERR_WRONG_MEMORY, "%s is host memory; lowbit_convert_device needs device memory", arg);
     }
 }
@@ -190,7 +192,8 @@ static lowbit_status copy_same(lowbit_dtype t, void *dst, const void *src, size_
         cudaError_t e = cudaMemcpyAsync(dst, src, whole, cudaMemcpyDefault, stream);
         if (e != cudaSuccess) {
             (void)cudaGetLastError();
-            return lb_fail(LOWBIT_ERR_DEVICE, "cuda: cudaMemcpyAsync failed: %s", cudaGetErrorString(e));
+            return lb_fail(LOWBIT_ERR_DEVICE, LBGPU_NAME ": " LBGPU_NAME "MemcpyAsync failed: %s",
+                           cudaGetErrorString(e));
         }
     }
     if (tail_bits) {
@@ -267,8 +270,8 @@ extern "C" lowbit_status lb_cuda_convert(lowbit_dtype dst_type, void *dst, lowbi
                                 : st == LOWBIT_F16 ? lbcu_launch_from_f16(dt, d2, s2, n2, rest, stream)
                                                    : lbcu_launch_from_bf16(dt, d2, s2, n2, rest, stream);
                 if (r == LOWBIT_ERR_UNSUPPORTED)  // cannot happen: every dt != st has a kernel
-                    return lb_fail(LOWBIT_ERR_INTERNAL, "cuda: no kernel for %s->%s", lowbit_dtype_name(src_type),
-                                   lowbit_dtype_name(dst_type));
+                    return lb_fail(LOWBIT_ERR_INTERNAL, LBGPU_NAME ": no kernel for %s->%s",
+                                   lowbit_dtype_name(src_type), lowbit_dtype_name(dst_type));
                 return r;
             }
             switch (sb) {

@@ -14,9 +14,10 @@
 #ifndef LOWBIT_KERNELS_CUDA_CONVERT_WIDE_CUH
 #define LOWBIT_KERNELS_CUDA_CONVERT_WIDE_CUH
 
-#include <cuda_fp16.h>
-
 #include "convert_common.cuh"
+#if !defined(__HIPCC__)
+#include <cuda_fp16.h>  // (under hipcc gpu_port.cuh brings hip_fp16.h)
+#endif
 #include "minifloat_fast.h"
 
 namespace lbcu {

@@ -43,7 +43,7 @@ lowbit_status q_launch_status(const char *what)
 {
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
-        return lb_fail(LOWBIT_ERR_DEVICE, "cuda: launching the %s failed: %s", what, cudaGetErrorString(e));
+        return lb_fail(LOWBIT_ERR_DEVICE, LBGPU_NAME ": launching the %s failed: %s", what, cudaGetErrorString(e));
     return LOWBIT_OK;
 }
 

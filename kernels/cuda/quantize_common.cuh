@@ -38,7 +38,7 @@
 #ifndef LOWBIT_KERNELS_CUDA_QUANTIZE_COMMON_CUH
 #define LOWBIT_KERNELS_CUDA_QUANTIZE_COMMON_CUH
 
-#include <cuda_runtime.h>
+#include "gpu_port.cuh"  // <cuda_runtime.h>, or its HIP twin
 #include <stddef.h>
 #include <stdint.h>
 

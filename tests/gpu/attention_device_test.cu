@@ -1,5 +1,6 @@
-// attention_device_test.cu - lowbit_attention_device (the CUDA backend)
-// against lowbit_attention on the host (reference backend), bit for bit.
+// attention_device_test.cu - lowbit_attention_device (the CUDA backend; the
+// HIP one when hipcc compiles it, see device_test.h) against
+// lowbit_attention on the host (reference backend), bit for bit.
 //
 // Each case builds its K and V caches on the host with lowbit_kv_append
 // (or fills them with random bytes), copies pages, head scales, block
@@ -35,9 +36,9 @@
 // with the host call, managed memory on a non-blocking stream.
 //
 // Prints one line per format pair and "N passed, M failed"; exits 1 on any
-// failure, 77 with "SKIP: no CUDA device" when there is none.
+// failure, 77 with "SKIP: no CUDA device" ("no HIP device" under hipcc) when there is none.
 // usage: attention_device_test [--quick]   (--quick: no case above ~1000 keys)
-#include <cuda_runtime.h>
+#include "device_test.h"  // CUDA or HIP runtime, LBT_BACKEND, CK, SKIP
 
 #include <algorithm>
 #include <cinttypes>
@@ -51,16 +52,6 @@
 #include <vector>
 
 #include "lowbit.h"
-
-#define CK(call)                                                                                    \
-    do {                                                                                            \
-        cudaError_t e_ = (call);                                                                    \
-        if (e_ != cudaSuccess) {                                                                    \
-            std::fprintf(stderr, "CUDA error %s at %s:%d: %s\n", cudaGetErrorString(e_), __FILE__, \
-                         __LINE__, #call);                                                          \
-            std::exit(2);                                                                           \
-        }                                                                                           \
-    } while (0)
 
 static const size_t kGuard = 256;
 static const uint8_t kFill = 0xA5;
@@ -455,7 +446,7 @@ static void run_case(const KvFmt &kf, const KvFmt &vf, const Shape &sh, size_t i
     DevCase dc;
     dc.upload(hc, region);
     CK(cudaMemsetAsync(dc.out, kFill, region, s));
-    lowbit_status ds = lowbit_attention_device(LOWBIT_BACKEND_CUDA, &dc.a, s);
+    lowbit_status ds = lowbit_attention_device(LBT_BACKEND, &dc.a, s);
     std::string derr = lowbit_last_error();
     CK(cudaMemcpyAsync(got.data(), dc.out, region, cudaMemcpyDeviceToHost, s));
     CK(cudaStreamSynchronize(s));
@@ -521,9 +512,9 @@ static void api_checks()
     auto untouched = [&]() { return all_bytes(dc.out, region, kFill, true); };
     reset();
 
-    expect(lowbit_backend_status(LOWBIT_BACKEND_CUDA) == LOWBIT_OK, "lowbit_backend_status(cuda) is OK");
+    expect(lowbit_backend_status(LBT_BACKEND) == LOWBIT_OK, "lowbit_backend_status(device backend) is OK");
     {
-        lowbit_status s = lowbit_attention_device(LOWBIT_BACKEND_CUDA, &dc.a, nullptr);
+        lowbit_status s = lowbit_attention_device(LBT_BACKEND, &dc.a, nullptr);
         CK(cudaDeviceSynchronize());
         std::vector<uint8_t> want(region, kFill), got(region);
         lowbit_attention_args ha = hc.a;
@@ -570,14 +561,14 @@ static void api_checks()
         a.k = &k;
         a.v = &v;
         r.put(a, k, v, r.ptr);
-        lowbit_status s = lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr);
+        lowbit_status s = lowbit_attention_device(LBT_BACKEND, &a, nullptr);
         std::string w = std::string(r.what) + " -> LOWBIT_ERR_WRONG_MEMORY naming " + r.arg + ", nothing written";
         expect(s == LOWBIT_ERR_WRONG_MEMORY && std::strstr(lowbit_last_error(), r.arg) && untouched(), w.c_str());
     }
     {
         lowbit_attention_args a = dc.a;
         a.out = host.data() + kGuard;
-        lowbit_status s = lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr);
+        lowbit_status s = lowbit_attention_device(LBT_BACKEND, &a, nullptr);
         expect(s == LOWBIT_ERR_WRONG_MEMORY && std::strstr(lowbit_last_error(), "args->out") &&
                    all_bytes(host.data(), region, 0x5A, false),
                "host out -> LOWBIT_ERR_WRONG_MEMORY, nothing written");
@@ -585,7 +576,7 @@ static void api_checks()
         CK(cudaMallocHost(&pinned, region));
         std::memset(pinned, 0x5A, region);
         a.out = pinned + kGuard;
-        s = lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr);
+        s = lowbit_attention_device(LBT_BACKEND, &a, nullptr);
         CK(cudaDeviceSynchronize());
         expect(s == LOWBIT_ERR_WRONG_MEMORY && all_bytes(pinned, region, 0x5A, false),
                "pinned host out -> LOWBIT_ERR_WRONG_MEMORY, nothing written");
@@ -594,7 +585,7 @@ static void api_checks()
         std::memcpy(pinned_q, hc.q.data(), hc.q.size());
         a = dc.a;
         a.q = pinned_q;
-        s = lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr);
+        s = lowbit_attention_device(LBT_BACKEND, &a, nullptr);
         expect(s == LOWBIT_ERR_WRONG_MEMORY && untouched(), "pinned host q -> LOWBIT_ERR_WRONG_MEMORY");
         CK(cudaFreeHost(pinned_q));
         CK(cudaFreeHost(pinned));
@@ -605,12 +596,12 @@ static void api_checks()
         k.head_scales = on_stack;
         a = dc.a;
         a.k = &k;
-        s = lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr);
+        s = lowbit_attention_device(LBT_BACKEND, &a, nullptr);
         expect(s == LOWBIT_ERR_WRONG_MEMORY && std::strstr(lowbit_last_error(), "args->k->head_scales") && untouched(),
                "stack k->head_scales -> LOWBIT_ERR_WRONG_MEMORY");
     }
 
-    // Backends that are not the CUDA device backend.
+    // Backends that are not the device backend under test.
     for (lowbit_backend hb : {LOWBIT_BACKEND_REF, LOWBIT_BACKEND_AUTO, LOWBIT_BACKEND_AVX2, LOWBIT_BACKEND_AVX512,
                               LOWBIT_BACKEND_NEON}) {
         std::string w = std::string("backend ") + lowbit_backend_name(hb) + " -> LOWBIT_ERR_UNSUPPORTED, nothing written";
@@ -618,27 +609,27 @@ static void api_checks()
     }
     expect(lowbit_attention_device((lowbit_backend)99, &dc.a, nullptr) == LOWBIT_ERR_INVALID_ENUM && untouched(),
            "backend 99 -> LOWBIT_ERR_INVALID_ENUM");
-    expect(lowbit_attention_device(LOWBIT_BACKEND_HIP, &dc.a, nullptr) != LOWBIT_OK && untouched(),
-           "backend hip (not built) fails, nothing written");
+    expect(lowbit_attention_device(LBT_OTHER_BACKEND, &dc.a, nullptr) != LOWBIT_OK && untouched(),
+           "the other device backend fails, nothing written");
 
     // Zero query tokens: a no-op, whatever the pointers.
     {
         lowbit_attention_args a = dc.a;
         a.q_tokens = 0;
-        expect(lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr) == LOWBIT_OK && untouched(),
+        expect(lowbit_attention_device(LBT_BACKEND, &a, nullptr) == LOWBIT_OK && untouched(),
                "q_tokens = 0 -> LOWBIT_OK, nothing written");
         a.q = nullptr;
         a.out = nullptr;
         a.mask = nullptr;
-        expect(lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr) == LOWBIT_OK,
+        expect(lowbit_attention_device(LBT_BACKEND, &a, nullptr) == LOWBIT_OK,
                "q_tokens = 0, q and out NULL -> LOWBIT_OK");
         a = dc.a;
         a.q_tokens = 0;
         a.out = host.data() + kGuard;
-        expect(lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr) == LOWBIT_OK &&
+        expect(lowbit_attention_device(LBT_BACKEND, &a, nullptr) == LOWBIT_OK &&
                    all_bytes(host.data(), region, 0x5A, false),
                "q_tokens = 0, host out -> LOWBIT_OK, nothing written");
-        expect(lowbit_attention_device(LOWBIT_BACKEND_CUDA, nullptr, nullptr) == LOWBIT_ERR_NULL_POINTER,
+        expect(lowbit_attention_device(LBT_BACKEND, nullptr, nullptr) == LOWBIT_ERR_NULL_POINTER,
                "args NULL -> LOWBIT_ERR_NULL_POINTER");
     }
 
@@ -654,7 +645,7 @@ static void api_checks()
         a.kv_len = 0;
         a.block_table = nullptr;
         a.block_table_len = 0;
-        lowbit_status s = lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr);
+        lowbit_status s = lowbit_attention_device(LBT_BACKEND, &a, nullptr);
         std::vector<uint8_t> got(hc.out_bytes);
         CK(cudaDeviceSynchronize());
         CK(cudaMemcpy(got.data(), (uint8_t *)a.out, hc.out_bytes, cudaMemcpyDeviceToHost));
@@ -674,33 +665,33 @@ static void api_checks()
     {
         lowbit_attention_args a = dc.a;
         a.q_heads = 7;
-        expect(lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr) == LOWBIT_ERR_SHAPE_MISMATCH && untouched(),
+        expect(lowbit_attention_device(LBT_BACKEND, &a, nullptr) == LOWBIT_ERR_SHAPE_MISMATCH && untouched(),
                "q_heads not a multiple of kv_heads -> LOWBIT_ERR_SHAPE_MISMATCH");
         a = dc.a;
         a.out_stride = (size_t)a.q_heads * dc.k.head_dim - 1;
-        expect(lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr) == LOWBIT_ERR_BAD_STRIDE && untouched(),
+        expect(lowbit_attention_device(LBT_BACKEND, &a, nullptr) == LOWBIT_ERR_BAD_STRIDE && untouched(),
                "out_stride below q_heads x head_dim -> LOWBIT_ERR_BAD_STRIDE");
         a = dc.a;
         a.flags = 0x4;
-        expect(lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr) == LOWBIT_ERR_INVALID_ENUM && untouched(),
+        expect(lowbit_attention_device(LBT_BACKEND, &a, nullptr) == LOWBIT_ERR_INVALID_ENUM && untouched(),
                "unknown flag -> LOWBIT_ERR_INVALID_ENUM");
         a = dc.a;
         a.block_table_len = (a.kv_len - 1) / dc.k.page_tokens;
-        expect(lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr) == LOWBIT_ERR_BUFFER_TOO_SMALL && untouched(),
+        expect(lowbit_attention_device(LBT_BACKEND, &a, nullptr) == LOWBIT_ERR_BUFFER_TOO_SMALL && untouched(),
                "block_table_len too short -> LOWBIT_ERR_BUFFER_TOO_SMALL");
         a = dc.a;
         a.out = (void *)a.q;
-        expect(lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr) == LOWBIT_ERR_ALIASING,
+        expect(lowbit_attention_device(LBT_BACKEND, &a, nullptr) == LOWBIT_ERR_ALIASING,
                "out overlapping q -> LOWBIT_ERR_ALIASING");
         a = dc.a;
         a.out_type = LOWBIT_E4M3;
-        expect(lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr) == LOWBIT_ERR_UNSUPPORTED && untouched(),
+        expect(lowbit_attention_device(LBT_BACKEND, &a, nullptr) == LOWBIT_ERR_UNSUPPORTED && untouched(),
                "out_type e4m3 -> LOWBIT_ERR_UNSUPPORTED");
         lowbit_kv_cache k = dc.k;
         k.pages_bytes -= 1;
         a = dc.a;
         a.k = &k;
-        expect(lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr) == LOWBIT_ERR_BUFFER_TOO_SMALL && untouched(),
+        expect(lowbit_attention_device(LBT_BACKEND, &a, nullptr) == LOWBIT_ERR_BUFFER_TOO_SMALL && untouched(),
                "k->pages_bytes too small -> LOWBIT_ERR_BUFFER_TOO_SMALL");
     }
     dc.release();
@@ -738,7 +729,7 @@ static void api_checks()
         ha.out = want.data();
         cudaStream_t st;
         CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
-        lowbit_status s = lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, st);
+        lowbit_status s = lowbit_attention_device(LBT_BACKEND, &a, st);
         CK(cudaStreamSynchronize(st));
         lowbit_status hs = lowbit_attention(&ha);
         expect(s == LOWBIT_OK && hs == LOWBIT_OK && !std::memcmp(want.data(), mo, mc.out_bytes),
@@ -757,15 +748,8 @@ static void api_checks()
 int main(int argc, char **argv)
 {
     const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-    int ndev = 0;
-    cudaError_t e = cudaGetDeviceCount(&ndev);
-    if (e != cudaSuccess || ndev == 0) {
-        std::printf("SKIP: no CUDA device (%s)\n", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    if (!lbt_have_device())
         return 77;
-    }
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, 0));
-    std::printf("device: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
     if (lowbit_set_backend(LOWBIT_BACKEND_REF) != LOWBIT_OK) {
         std::printf("FAIL: cannot select the reference host backend: %s\n", lowbit_last_error());
         return 1;

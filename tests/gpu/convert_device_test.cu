@@ -1,5 +1,6 @@
-// convert_device_test.cu - lowbit_convert_device (the CUDA backend) against
-// the host reference, bit for bit.
+// convert_device_test.cu - lowbit_convert_device (the CUDA backend; the HIP
+// one when hipcc compiles it, see device_test.h) against the host
+// reference, bit for bit.
 //
 // For every (source, destination) pair of the 14 element types, the three
 // rounding modes and saturating or not, the device result is copied back
@@ -18,8 +19,8 @@
 // stochastic offset overflow, managed memory, a non-default stream.
 //
 // Prints one line per pair and "N passed, M failed"; exits 77 with
-// "SKIP: no CUDA device" when there is none.
-#include <cuda_runtime.h>
+// "SKIP: no CUDA device" ("no HIP device" under hipcc) when there is none.
+#include "device_test.h"  // CUDA or HIP runtime, LBT_BACKEND, CK, SKIP
 
 #include <cinttypes>
 #include <cstdint>
@@ -32,16 +33,6 @@
 #include <vector>
 
 #include "lowbit.h"
-
-#define CK(call)                                                                                    \
-    do {                                                                                            \
-        cudaError_t e_ = (call);                                                                    \
-        if (e_ != cudaSuccess) {                                                                    \
-            std::fprintf(stderr, "CUDA error %s at %s:%d: %s\n", cudaGetErrorString(e_), __FILE__, \
-                         __LINE__, #call);                                                          \
-            std::exit(2);                                                                           \
-        }                                                                                           \
-    } while (0)
 
 static const int kTypes = LOWBIT_DTYPE_COUNT;
 static const size_t kGuard = 256;          // guard bytes on each side of an output
@@ -199,7 +190,7 @@ static bool run_case(Bufs &b, int st, int dt, size_t n, const lowbit_convert_opt
         std::exit(2);
     }
     CK(cudaMemsetAsync(b.d_dst, 0xA5, region, stream));
-    lowbit_status s = lowbit_convert_device(LOWBIT_BACKEND_CUDA, (lowbit_dtype)dt, b.d_dst + kGuard + doff,
+    lowbit_status s = lowbit_convert_device(LBT_BACKEND, (lowbit_dtype)dt, b.d_dst + kGuard + doff,
                                             (lowbit_dtype)st, b.d_src + soff, n, &o, stream);
     b.got.resize(region);
     b.want.assign(region, 0xA5);
@@ -270,29 +261,29 @@ static void api_checks()
     CK(cudaMemcpy(d_src, h_src.data(), 4 * n, cudaMemcpyHostToDevice));
     CK(cudaMemset(d_dst, 0xA5, 4 * n));
 
-    expect(lowbit_backend_status(LOWBIT_BACKEND_CUDA) == LOWBIT_OK, "lowbit_backend_status(cuda) is OK");
+    expect(lowbit_backend_status(LBT_BACKEND) == LOWBIT_OK, "lowbit_backend_status(device backend) is OK");
 
     // Host memory as dst: refused, nothing written.
     std::vector<uint8_t> host(4 * n, 0x5A);
-    lowbit_status s = lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E4M3, host.data(), LOWBIT_F32, d_src, n, &o,
+    lowbit_status s = lowbit_convert_device(LBT_BACKEND, LOWBIT_E4M3, host.data(), LOWBIT_F32, d_src, n, &o,
                                             nullptr);
     bool untouched = true;
     for (auto v : host) untouched &= v == 0x5A;
     expect(s == LOWBIT_ERR_WRONG_MEMORY && untouched && std::strstr(lowbit_last_error(), "dst"),
            "host dst -> LOWBIT_ERR_WRONG_MEMORY, nothing written");
     // Host memory as src.
-    s = lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E4M3, d_dst, LOWBIT_F32, h_src.data(), n, &o, nullptr);
+    s = lowbit_convert_device(LBT_BACKEND, LOWBIT_E4M3, d_dst, LOWBIT_F32, h_src.data(), n, &o, nullptr);
     expect(s == LOWBIT_ERR_WRONG_MEMORY && guard_intact(d_dst, 4 * n) && std::strstr(lowbit_last_error(), "src"),
            "host src -> LOWBIT_ERR_WRONG_MEMORY, nothing written");
     // A stack pointer.
     float on_stack[8] = {0};
-    s = lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E4M3, d_dst, LOWBIT_F32, on_stack, 8, &o, nullptr);
+    s = lowbit_convert_device(LBT_BACKEND, LOWBIT_E4M3, d_dst, LOWBIT_F32, on_stack, 8, &o, nullptr);
     expect(s == LOWBIT_ERR_WRONG_MEMORY && guard_intact(d_dst, 4 * n), "stack src -> LOWBIT_ERR_WRONG_MEMORY");
     // Pinned host memory is still host memory.
     uint8_t *pinned;
     CK(cudaMallocHost(&pinned, 4 * n));
     std::memset(pinned, 0x5A, 4 * n);
-    s = lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E4M3, pinned, LOWBIT_F32, d_src, n, &o, nullptr);
+    s = lowbit_convert_device(LBT_BACKEND, LOWBIT_E4M3, pinned, LOWBIT_F32, d_src, n, &o, nullptr);
     CK(cudaDeviceSynchronize());
     untouched = true;
     for (size_t i = 0; i < 4 * n; i++) untouched &= pinned[i] == 0x5A;
@@ -300,18 +291,18 @@ static void api_checks()
     CK(cudaFreeHost(pinned));
 
     // NULL pointers, n = 0.
-    expect(lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E4M3, nullptr, LOWBIT_F32, d_src, n, &o, nullptr) ==
+    expect(lowbit_convert_device(LBT_BACKEND, LOWBIT_E4M3, nullptr, LOWBIT_F32, d_src, n, &o, nullptr) ==
                LOWBIT_ERR_NULL_POINTER, "NULL dst -> LOWBIT_ERR_NULL_POINTER");
-    expect(lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E4M3, d_dst, LOWBIT_F32, nullptr, n, &o, nullptr) ==
+    expect(lowbit_convert_device(LBT_BACKEND, LOWBIT_E4M3, d_dst, LOWBIT_F32, nullptr, n, &o, nullptr) ==
                LOWBIT_ERR_NULL_POINTER && guard_intact(d_dst, 4 * n), "NULL src -> LOWBIT_ERR_NULL_POINTER");
-    expect(lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E4M3, nullptr, LOWBIT_F32, nullptr, 0, &o, nullptr) ==
+    expect(lowbit_convert_device(LBT_BACKEND, LOWBIT_E4M3, nullptr, LOWBIT_F32, nullptr, 0, &o, nullptr) ==
                LOWBIT_OK, "n = 0 with NULL pointers -> LOWBIT_OK");
-    expect(lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E2M1, d_dst, LOWBIT_F32, d_src, 0, &o, nullptr) ==
+    expect(lowbit_convert_device(LBT_BACKEND, LOWBIT_E2M1, d_dst, LOWBIT_F32, d_src, 0, &o, nullptr) ==
                LOWBIT_OK && guard_intact(d_dst, 4 * n), "n = 0 -> LOWBIT_OK, nothing written");
-    expect(lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E2M1, d_dst, LOWBIT_F32, d_src, 0, nullptr, nullptr) ==
+    expect(lowbit_convert_device(LBT_BACKEND, LOWBIT_E2M1, d_dst, LOWBIT_F32, d_src, 0, nullptr, nullptr) ==
                LOWBIT_OK, "n = 0, opts NULL -> LOWBIT_OK");
 
-    // Backends that are not the CUDA device backend.
+    // Backends that are not the device backend under test.
     const lowbit_backend hostb[] = {LOWBIT_BACKEND_REF, LOWBIT_BACKEND_AUTO, LOWBIT_BACKEND_AVX2,
                                     LOWBIT_BACKEND_AVX512, LOWBIT_BACKEND_NEON};
     for (auto hb : hostb) {
@@ -321,21 +312,21 @@ static void api_checks()
     }
     expect(lowbit_convert_device((lowbit_backend)99, LOWBIT_E4M3, d_dst, LOWBIT_F32, d_src, n, &o, nullptr) ==
                LOWBIT_ERR_INVALID_ENUM, "backend 99 -> LOWBIT_ERR_INVALID_ENUM");
-    expect(lowbit_convert_device(LOWBIT_BACKEND_HIP, LOWBIT_E4M3, d_dst, LOWBIT_F32, d_src, n, &o, nullptr) !=
-               LOWBIT_OK && guard_intact(d_dst, 4 * n), "backend hip (not built) fails, nothing written");
+    expect(lowbit_convert_device(LBT_OTHER_BACKEND, LOWBIT_E4M3, d_dst, LOWBIT_F32, d_src, n, &o, nullptr) !=
+               LOWBIT_OK && guard_intact(d_dst, 4 * n), "the other device backend fails, nothing written");
 
     // Bad enums and overflow, overlap.
-    expect(lowbit_convert_device(LOWBIT_BACKEND_CUDA, (lowbit_dtype)77, d_dst, LOWBIT_F32, d_src, n, &o, nullptr) ==
+    expect(lowbit_convert_device(LBT_BACKEND, (lowbit_dtype)77, d_dst, LOWBIT_F32, d_src, n, &o, nullptr) ==
                LOWBIT_ERR_INVALID_ENUM, "dst_type 77 -> LOWBIT_ERR_INVALID_ENUM");
     lowbit_convert_opts bad = o;
     bad.rounding = (lowbit_rounding)7;
-    expect(lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E4M3, d_dst, LOWBIT_F32, d_src, n, &bad, nullptr) ==
+    expect(lowbit_convert_device(LBT_BACKEND, LOWBIT_E4M3, d_dst, LOWBIT_F32, d_src, n, &bad, nullptr) ==
                LOWBIT_ERR_INVALID_ENUM && guard_intact(d_dst, 4 * n), "rounding 7 -> LOWBIT_ERR_INVALID_ENUM");
     lowbit_convert_opts ovf = {LOWBIT_ROUND_STOCHASTIC, 0, 1, UINT64_MAX};
-    expect(lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E4M3, d_dst, LOWBIT_F32, d_src, 2, &ovf, nullptr) ==
+    expect(lowbit_convert_device(LBT_BACKEND, LOWBIT_E4M3, d_dst, LOWBIT_F32, d_src, 2, &ovf, nullptr) ==
                LOWBIT_ERR_SIZE_OVERFLOW && guard_intact(d_dst, 4 * n),
            "stochastic offset + n overflow -> LOWBIT_ERR_SIZE_OVERFLOW");
-    expect(lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_F16, d_src + 4, LOWBIT_F32, d_src, 64, &o, nullptr) ==
+    expect(lowbit_convert_device(LBT_BACKEND, LOWBIT_F16, d_src + 4, LOWBIT_F32, d_src, 64, &o, nullptr) ==
                LOWBIT_ERR_ALIASING, "overlapping dst and src -> LOWBIT_ERR_ALIASING");
 
     // Managed memory works and matches the host.
@@ -346,7 +337,7 @@ static void api_checks()
         std::memcpy(m_src, h_src.data(), 4 * n);
         std::memset(m_dst, 0xA5, n);
         lowbit_convert_opts so = {LOWBIT_ROUND_STOCHASTIC, 1, 77, 3};
-        s = lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E4M3, m_dst, LOWBIT_F32, m_src, n, &so, nullptr);
+        s = lowbit_convert_device(LBT_BACKEND, LOWBIT_E4M3, m_dst, LOWBIT_F32, m_src, n, &so, nullptr);
         CK(cudaDeviceSynchronize());
         std::vector<uint8_t> want(n);
         lowbit_convert(LOWBIT_E4M3, want.data(), LOWBIT_F32, h_src.data(), n, &so);
@@ -366,7 +357,7 @@ static void api_checks()
         std::vector<uint8_t> hs(4 * m), got(m), want(m);
         gen_input(LOWBIT_F32, hs.data(), 4 * m, 5);
         CK(cudaMemcpy(s2, hs.data(), 4 * m, cudaMemcpyHostToDevice));
-        s = lowbit_convert_device(LOWBIT_BACKEND_CUDA, LOWBIT_E2M1, d2, LOWBIT_F32, s2, m, &o, st);
+        s = lowbit_convert_device(LBT_BACKEND, LOWBIT_E2M1, d2, LOWBIT_F32, s2, m, &o, st);
         CK(cudaStreamSynchronize(st));
         CK(cudaMemcpy(got.data(), d2, tbytes(LOWBIT_E2M1, m), cudaMemcpyDeviceToHost));
         lowbit_convert(LOWBIT_E2M1, want.data(), LOWBIT_F32, hs.data(), m, &o);
@@ -387,15 +378,8 @@ static void api_checks()
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;  // small sizes only
-    int ndev = 0;
-    cudaError_t e = cudaGetDeviceCount(&ndev);
-    if (e != cudaSuccess || ndev == 0) {
-        std::printf("SKIP: no CUDA device (%s)\n", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    if (!lbt_have_device())
         return 77;
-    }
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, 0));
-    std::printf("device: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
     if (lowbit_set_backend(LOWBIT_BACKEND_REF) != LOWBIT_OK) {
         std::printf("FAIL: cannot select the reference host backend: %s\n", lowbit_last_error());
         return 1;

@@ -1,5 +1,6 @@
 // quantize_device_test.cu - lowbit_quantize_device / lowbit_dequantize_device
-// (the CUDA backend) against the host reference, bit for bit.
+// (the CUDA backend; the HIP one when hipcc compiles it, see device_test.h)
+// against the host reference, bit for bit.
 //
 // For every format below, the device output is copied back and compared
 // byte for byte with lowbit_quantize / lowbit_dequantize on the host
@@ -39,9 +40,9 @@
 // stream.
 //
 // Prints one line per format and "N passed, M failed"; exits 1 on any
-// failure, 77 with "SKIP: no CUDA device" when there is none.
+// failure, 77 with "SKIP: no CUDA device" ("no HIP device" under hipcc) when there is none.
 // usage: quantize_device_test [--quick]   (--quick: shapes up to 5x2100)
-#include <cuda_runtime.h>
+#include "device_test.h"  // CUDA or HIP runtime, LBT_BACKEND, CK, SKIP
 
 #include <algorithm>
 #include <cinttypes>
@@ -56,16 +57,6 @@
 #include <vector>
 
 #include "lowbit.h"
-
-#define CK(call)                                                                                    \
-    do {                                                                                            \
-        cudaError_t e_ = (call);                                                                    \
-        if (e_ != cudaSuccess) {                                                                    \
-            std::fprintf(stderr, "CUDA error %s at %s:%d: %s\n", cudaGetErrorString(e_), __FILE__, \
-                         __LINE__, #call);                                                          \
-            std::exit(2);                                                                           \
-        }                                                                                           \
-    } while (0)
 
 static const size_t kGuard = 256;
 static const uint8_t kFill = 0xA5;
@@ -506,7 +497,7 @@ static bool check_dequant(Bufs &B, const lowbit_qtensor &hq, const lowbit_qtenso
 {
     B.dst.layout(L.dst_off, tbytes(c.dt, (c.rows - 1) * L.dst_stride + c.cols));
     B.dst.fill(s);
-    lowbit_status ds = lowbit_dequantize_device(LOWBIT_BACKEND_CUDA, c.dt, B.dst.dptr(), L.dst_stride, &dq, s);
+    lowbit_status ds = lowbit_dequantize_device(LBT_BACKEND, c.dt, B.dst.dptr(), L.dst_stride, &dq, s);
     lowbit_status hs = host_dequantize(c.dt, B.dst.hptr(), L.dst_stride, hq);
     B.dst.fetch(s);
     if (ds != LOWBIT_OK || hs != LOWBIT_OK) {
@@ -566,7 +557,7 @@ static void run_case(Bufs &B, const Fmt &F, const Case &c, cudaStream_t s)
         std::exit(2);
     }
     if (!F.dq_only) {
-        lowbit_status ds = lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &dq, c.st, B.src.dptr(), L.src_stride, &o, s);
+        lowbit_status ds = lowbit_quantize_device(LBT_BACKEND, &dq, c.st, B.src.dptr(), L.src_stride, &o, s);
         for (Buf *b : {&B.data, &B.scales, &B.zps})
             b->fetch(s);
         if (ds != LOWBIT_OK) {
@@ -682,31 +673,31 @@ static void api_checks()
     };
     reset();
 
-    expect(lowbit_backend_status(LOWBIT_BACKEND_CUDA) == LOWBIT_OK, "lowbit_backend_status(cuda) is OK");
+    expect(lowbit_backend_status(LBT_BACKEND) == LOWBIT_OK, "lowbit_backend_status(device backend) is OK");
 
     // Host memory in each role: refused, nothing written on either side.
     std::vector<uint8_t> host(cap, 0x5A);
     {
         lowbit_qtensor q = qt(zp);
         q.data = host.data();
-        lowbit_status s = lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
+        lowbit_status s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
         expect(s == LOWBIT_ERR_WRONG_MEMORY && all_bytes(host.data(), cap, 0x5A, false) && untouched() &&
                    std::strstr(lowbit_last_error(), "data"),
                "quantize: host q->data -> LOWBIT_ERR_WRONG_MEMORY, nothing written");
         q = qt(zp);
         q.scales = host.data();
-        s = lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
+        s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
         expect(s == LOWBIT_ERR_WRONG_MEMORY && all_bytes(host.data(), cap, 0x5A, false) && untouched() &&
                    std::strstr(lowbit_last_error(), "scales"),
                "quantize: host q->scales -> LOWBIT_ERR_WRONG_MEMORY, nothing written");
         q = qt(zp);
         q.zero_points = host.data();
-        s = lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
+        s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
         expect(s == LOWBIT_ERR_WRONG_MEMORY && all_bytes(host.data(), cap, 0x5A, false) && untouched() &&
                    std::strstr(lowbit_last_error(), "zero_points"),
                "quantize: host q->zero_points -> LOWBIT_ERR_WRONG_MEMORY, nothing written");
         q = qt(zp);
-        s = lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, hsrc.data(), cols, &o, nullptr);
+        s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, hsrc.data(), cols, &o, nullptr);
         expect(s == LOWBIT_ERR_WRONG_MEMORY && untouched() && std::strstr(lowbit_last_error(), "src"),
                "quantize: host src -> LOWBIT_ERR_WRONG_MEMORY, nothing written");
         float on_stack[16] = {0};
@@ -714,33 +705,33 @@ static void api_checks()
         lowbit_qtensor_init(&q1, &mx, 1, 16);
         q1.data = d_data;
         q1.scales = d_scales;
-        s = lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q1, LOWBIT_F32, on_stack, 16, &o, nullptr);
+        s = lowbit_quantize_device(LBT_BACKEND, &q1, LOWBIT_F32, on_stack, 16, &o, nullptr);
         expect(s == LOWBIT_ERR_WRONG_MEMORY && untouched(), "quantize: stack src -> LOWBIT_ERR_WRONG_MEMORY");
         uint8_t *pinned;
         CK(cudaMallocHost(&pinned, cap));
         std::memset(pinned, 0x5A, cap);
         q = qt(mx);
         q.data = pinned;
-        s = lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
+        s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
         CK(cudaDeviceSynchronize());
         expect(s == LOWBIT_ERR_WRONG_MEMORY && all_bytes(pinned, cap, 0x5A, false) && untouched(),
                "quantize: pinned host q->data -> LOWBIT_ERR_WRONG_MEMORY, nothing written");
         // Dequantize: host dst, host data.
         q = qt(mx);
-        s = lowbit_dequantize_device(LOWBIT_BACKEND_CUDA, LOWBIT_BF16, host.data(), cols, &q, nullptr);
+        s = lowbit_dequantize_device(LBT_BACKEND, LOWBIT_BF16, host.data(), cols, &q, nullptr);
         expect(s == LOWBIT_ERR_WRONG_MEMORY && all_bytes(host.data(), cap, 0x5A, false) &&
                    std::strstr(lowbit_last_error(), "dst"),
                "dequantize: host dst -> LOWBIT_ERR_WRONG_MEMORY, nothing written");
-        s = lowbit_dequantize_device(LOWBIT_BACKEND_CUDA, LOWBIT_BF16, pinned, cols, &q, nullptr);
+        s = lowbit_dequantize_device(LBT_BACKEND, LOWBIT_BF16, pinned, cols, &q, nullptr);
         CK(cudaDeviceSynchronize());
         expect(s == LOWBIT_ERR_WRONG_MEMORY && all_bytes(pinned, cap, 0x5A, false),
                "dequantize: pinned host dst -> LOWBIT_ERR_WRONG_MEMORY, nothing written");
         q.data = host.data();
-        s = lowbit_dequantize_device(LOWBIT_BACKEND_CUDA, LOWBIT_BF16, d_dst, cols, &q, nullptr);
+        s = lowbit_dequantize_device(LBT_BACKEND, LOWBIT_BF16, d_dst, cols, &q, nullptr);
         expect(s == LOWBIT_ERR_WRONG_MEMORY && untouched(), "dequantize: host q->data -> LOWBIT_ERR_WRONG_MEMORY");
         q = qt(zp);
         q.scales = host.data();
-        s = lowbit_dequantize_device(LOWBIT_BACKEND_CUDA, LOWBIT_F32, d_dst, cols, &q, nullptr);
+        s = lowbit_dequantize_device(LBT_BACKEND, LOWBIT_F32, d_dst, cols, &q, nullptr);
         expect(s == LOWBIT_ERR_WRONG_MEMORY && untouched(), "dequantize: host q->scales -> LOWBIT_ERR_WRONG_MEMORY");
         CK(cudaFreeHost(pinned));
     }
@@ -749,18 +740,18 @@ static void api_checks()
     {
         lowbit_format nv = lowbit_format_nvfp4(), pt = lowbit_format_fp8_tensor(LOWBIT_E4M3);
         lowbit_qtensor q = qt(nv);
-        lowbit_status s = lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
+        lowbit_status s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
         expect(s == LOWBIT_ERR_UNSUPPORTED && untouched(), "quantize NVFP4 -> LOWBIT_ERR_UNSUPPORTED, nothing written");
         q = qt(pt);
-        s = lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
+        s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
         expect(s == LOWBIT_ERR_UNSUPPORTED && untouched(), "quantize per-tensor FP8 -> LOWBIT_ERR_UNSUPPORTED");
         lowbit_format it = mk(LOWBIT_INT4, LOWBIT_F32, 0, 0, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_ZERO_POINT);
         q = qt(it);
-        s = lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_BF16, d_src, cols, &o, nullptr);
+        s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_BF16, d_src, cols, &o, nullptr);
         expect(s == LOWBIT_ERR_UNSUPPORTED && untouched(), "quantize per-tensor INT4 zp -> LOWBIT_ERR_UNSUPPORTED");
     }
 
-    // Backends that are not the CUDA device backend.
+    // Backends that are not the device backend under test.
     for (lowbit_backend hb : {LOWBIT_BACKEND_REF, LOWBIT_BACKEND_AUTO, LOWBIT_BACKEND_AVX2, LOWBIT_BACKEND_NEON}) {
         lowbit_qtensor q = qt(mx);
         std::string w = std::string("backend ") + lowbit_backend_name(hb) + " -> LOWBIT_ERR_UNSUPPORTED";
@@ -773,48 +764,48 @@ static void api_checks()
         lowbit_qtensor q = qt(mx);
         expect(lowbit_quantize_device((lowbit_backend)99, &q, LOWBIT_F32, d_src, cols, &o, nullptr) ==
                    LOWBIT_ERR_INVALID_ENUM, "backend 99 -> LOWBIT_ERR_INVALID_ENUM");
-        expect(lowbit_quantize_device(LOWBIT_BACKEND_HIP, &q, LOWBIT_F32, d_src, cols, &o, nullptr) != LOWBIT_OK &&
-                   untouched(), "backend hip (not built) fails, nothing written");
+        expect(lowbit_quantize_device(LBT_OTHER_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr) != LOWBIT_OK &&
+                   untouched(), "the other device backend fails, nothing written");
     }
 
     // Zero sizes, NULL, enums, aliasing, overflow.
     {
         lowbit_qtensor q;
         lowbit_qtensor_init(&q, &mx, 0, cols);
-        expect(lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, nullptr, cols, &o, nullptr) == LOWBIT_OK,
+        expect(lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, nullptr, cols, &o, nullptr) == LOWBIT_OK,
                "quantize rows = 0, NULL pointers -> LOWBIT_OK");
         lowbit_qtensor_init(&q, &zp, rows, 0);
         q.data = d_data;
         q.scales = d_scales;
         q.zero_points = d_zps;
-        expect(lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, d_src, 0, nullptr, nullptr) == LOWBIT_OK &&
-                   lowbit_dequantize_device(LOWBIT_BACKEND_CUDA, LOWBIT_F16, d_dst, 0, &q, nullptr) == LOWBIT_OK &&
+        expect(lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, 0, nullptr, nullptr) == LOWBIT_OK &&
+                   lowbit_dequantize_device(LBT_BACKEND, LOWBIT_F16, d_dst, 0, &q, nullptr) == LOWBIT_OK &&
                    untouched(),
                "cols = 0 -> LOWBIT_OK, nothing written");
-        expect(lowbit_quantize_device(LOWBIT_BACKEND_CUDA, nullptr, LOWBIT_F32, d_src, cols, &o, nullptr) ==
+        expect(lowbit_quantize_device(LBT_BACKEND, nullptr, LOWBIT_F32, d_src, cols, &o, nullptr) ==
                    LOWBIT_ERR_NULL_POINTER, "q NULL -> LOWBIT_ERR_NULL_POINTER");
         q = qt(mx);
-        expect(lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, nullptr, cols, &o, nullptr) ==
+        expect(lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, nullptr, cols, &o, nullptr) ==
                    LOWBIT_ERR_NULL_POINTER && untouched(), "src NULL -> LOWBIT_ERR_NULL_POINTER");
-        expect(lowbit_dequantize_device(LOWBIT_BACKEND_CUDA, LOWBIT_F32, nullptr, cols, &q, nullptr) ==
+        expect(lowbit_dequantize_device(LBT_BACKEND, LOWBIT_F32, nullptr, cols, &q, nullptr) ==
                    LOWBIT_ERR_NULL_POINTER, "dst NULL -> LOWBIT_ERR_NULL_POINTER");
-        expect(lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_E4M3, d_src, cols, &o, nullptr) ==
+        expect(lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_E4M3, d_src, cols, &o, nullptr) ==
                    LOWBIT_ERR_UNSUPPORTED && untouched(), "src_type e4m3 -> LOWBIT_ERR_UNSUPPORTED");
         lowbit_convert_opts bad = o;
         bad.rounding = (lowbit_rounding)9;
-        expect(lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, d_src, cols, &bad, nullptr) ==
+        expect(lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &bad, nullptr) ==
                    LOWBIT_ERR_INVALID_ENUM && untouched(), "rounding 9 -> LOWBIT_ERR_INVALID_ENUM");
-        expect(lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, d_src, cols - 1, &o, nullptr) ==
+        expect(lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols - 1, &o, nullptr) ==
                    LOWBIT_ERR_BAD_STRIDE && untouched(), "src_row_stride < cols -> LOWBIT_ERR_BAD_STRIDE");
         lowbit_convert_opts ovf = {LOWBIT_ROUND_STOCHASTIC, 0, 1, UINT64_MAX - 5};
-        expect(lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, d_src, cols, &ovf, nullptr) ==
+        expect(lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &ovf, nullptr) ==
                    LOWBIT_ERR_SIZE_OVERFLOW && untouched(), "stochastic offset overflow -> LOWBIT_ERR_SIZE_OVERFLOW");
         lowbit_qtensor qa = q;
         qa.data = (uint8_t *)d_src + 64;  // inside src
-        expect(lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &qa, LOWBIT_F32, d_src, cols, &o, nullptr) ==
+        expect(lowbit_quantize_device(LBT_BACKEND, &qa, LOWBIT_F32, d_src, cols, &o, nullptr) ==
                    LOWBIT_ERR_ALIASING && untouched(), "q->data overlapping src -> LOWBIT_ERR_ALIASING");
         q.data_bytes -= 1;
-        expect(lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, d_src, cols, &o, nullptr) ==
+        expect(lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr) ==
                    LOWBIT_ERR_BUFFER_TOO_SMALL && untouched(), "data_bytes too small -> LOWBIT_ERR_BUFFER_TOO_SMALL");
     }
 
@@ -839,7 +830,7 @@ static void api_checks()
         lowbit_convert_opts so = {LOWBIT_ROUND_STOCHASTIC, 0, 77, 3};
         cudaStream_t st;
         CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
-        lowbit_status s = lowbit_quantize_device(LOWBIT_BACKEND_CUDA, &q, LOWBIT_F32, m_src, cols, &so, st);
+        lowbit_status s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, m_src, cols, &so, st);
         CK(cudaStreamSynchronize(st));
         lowbit_quantize(&h, LOWBIT_F32, hsrc.data(), cols, &so);
         expect(s == LOWBIT_OK && !std::memcmp(hd.data(), m_data, hd.size()) && !std::memcmp(hs.data(), m_sc, hs.size()) &&
@@ -848,7 +839,7 @@ static void api_checks()
         uint8_t *m_dst;
         CK(cudaMallocManaged(&m_dst, 2 * n));
         std::vector<uint8_t> want(2 * n);
-        s = lowbit_dequantize_device(LOWBIT_BACKEND_CUDA, LOWBIT_BF16, m_dst, cols, &q, st);
+        s = lowbit_dequantize_device(LBT_BACKEND, LOWBIT_BF16, m_dst, cols, &q, st);
         CK(cudaStreamSynchronize(st));
         lowbit_dequantize(LOWBIT_BF16, want.data(), cols, &h);
         expect(s == LOWBIT_OK && !std::memcmp(want.data(), m_dst, 2 * n),
@@ -868,15 +859,8 @@ static void api_checks()
 int main(int argc, char **argv)
 {
     const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-    int ndev = 0;
-    cudaError_t e = cudaGetDeviceCount(&ndev);
-    if (e != cudaSuccess || ndev == 0) {
-        std::printf("SKIP: no CUDA device (%s)\n", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    if (!lbt_have_device())
         return 77;
-    }
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, 0));
-    std::printf("device: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
     if (lowbit_set_backend(LOWBIT_BACKEND_REF) != LOWBIT_OK) {
         std::printf("FAIL: cannot select the reference host backend: %s\n", lowbit_last_error());
         return 1;

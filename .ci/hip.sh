@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# .ci/hip.sh - build the HIP backend (docs/hip.md) with Debian's hipcc and
+# check what it produced.  No AMD GPU is needed: the device tests print SKIP
+# and exit 77 without one, and the checks here read the code objects.
+#
+#   1. install hipcc and libamdhip64-dev from Debian if missing;
+#   2. configure BUILD (default build-hip) with -Dcuda=disabled -Dhip=enabled
+#      and build it;
+#   3. run the suites 'hip' (device tests: SKIP here; unit_hip_backend runs)
+#      and 'gpu-build' (formats/ as HIP device code);
+#   4. every HIP object carries gfx90a and gfx940 code objects with kernels
+#      in them (clang-offload-bundler, llvm-readelf);
+#   5. liblowbit-hip.so exports only lb_hip_module_open and links
+#      libamdhip64; liblowbit.so does not link ROCm at all.
+# usage: .ci/hip.sh [BUILD]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B="${1:-build-hip}"
+
+SUDO=""
+[ "$(id -u)" != 0 ] && SUDO="sudo"
+if ! command -v hipcc >/dev/null 2>&1 || ! dpkg -s libamdhip64-dev >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq hipcc libamdhip64-dev >/dev/null
+fi
+# clang-offload-bundler and llvm-readelf of the clang that hipcc drives
+for d in /usr/lib/llvm-15/bin /usr/lib/llvm-*/bin; do
+    if [ -x "$d/clang-offload-bundler" ]; then PATH="$d:$PATH"; break; fi
+done
+
+if [ ! -f "$B/build.ninja" ]; then
+    meson setup "$B" -Dcuda=disabled -Dhip=enabled
+fi
+ninja -C "$B"
+
+echo "== hip and gpu-build suites (device tests SKIP without an AMD GPU)"
+meson test -C "$B" --suite hip --suite gpu-build --print-errorlogs
+
+echo "== code objects"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+objs=("$B"/kernels/hip/*.hip.o)
+[ "${#objs[@]}" -eq 7 ] || { echo "FAIL: expected 7 HIP objects, found ${#objs[@]}"; fail=1; }
+for o in "${objs[@]}"; do
+    objcopy -O binary --only-section=.hip_fatbin "$o" "$tmp/fatbin"
+    list=$(clang-offload-bundler --list --type=o --input="$tmp/fatbin")
+    line="$(basename "$o"):"
+    for arch in gfx90a gfx940; do
+        target="hipv4-amdgcn-amd-amdhsa--$arch"
+        if ! grep -qx "$target" <<<"$list"; then
+            echo "FAIL: $o has no $arch code object (bundle: $(tr '\n' ' ' <<<"$list"))"
+            fail=1
+            continue
+        fi
+        clang-offload-bundler --unbundle --type=o --input="$tmp/fatbin" --targets="$target" --output="$tmp/co"
+        kernels=$(llvm-readelf -s "$tmp/co" | grep -c '\.kd$' || true)
+        mach=$(llvm-readelf --notes "$tmp/co" | grep -o "amdgcn-amd-amdhsa--$arch" | head -1 || true)
+        if [ "$kernels" -eq 0 ] || [ -z "$mach" ]; then
+            echo "FAIL: $o: the $arch code object has $kernels kernels, target '${mach}'"
+            fail=1
+        fi
+        line="$line $arch ($kernels kernels)"
+    done
+    echo "$line"
+done
+
+echo "== libraries"
+mod="$B/kernels/hip/liblowbit-hip.so"
+exports=$(nm -D --defined-only "$mod" | awk '{print $3}' | grep -v '^_\(init\|fini\)$' || true)
+if [ "$exports" != "lb_hip_module_open" ]; then
+    echo "FAIL: $mod exports more than lb_hip_module_open: $(tr '\n' ' ' <<<"$exports")"
+    fail=1
+fi
+readelf -d "$mod" | grep -q 'NEEDED.*libamdhip64' || { echo "FAIL: $mod does not link libamdhip64"; fail=1; }
+core=$(ls "$B"/liblowbit.so.*.* | head -1)
+if readelf -d "$core" | grep -q 'NEEDED.*\(amdhip\|hsa\|rocm\)'; then
+    echo "FAIL: $core links ROCm: $(readelf -d "$core" | grep NEEDED | tr -s ' ')"
+    fail=1
+fi
+echo "$mod: exports lb_hip_module_open, needs $(readelf -d "$mod" | grep -o 'libamdhip64[^]]*')"
+echo "$core: no ROCm dependency"
+
+[ "$fail" = 0 ] && echo "hip.sh: OK" || echo "hip.sh: FAILED"
+exit "$fail"

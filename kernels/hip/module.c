@@ -1,0 +1,76 @@
+/*
+ * module.c - the glue of liblowbit-hip.so, the HIP backend module.
+ *
+ * The module holds the kernels of kernels/cuda/ compiled by hipcc (their
+ * entry points come out as lb_hip_*, see kernels/cuda/gpu_port.cuh) and this
+ * file, which exports the module's one symbol, lb_hip_module_open (src/gpu.h).
+ * The kernels call a few core functions (lb_fail for error details, the
+ * block-grid and dtype helpers).  The core keeps those hidden, and a program
+ * linked with liblowbit.a does not export them at all, so the module cannot
+ * link against them; instead it defines them here as calls through the table
+ * that the core passes in.  Errors so land in the core's own thread-local
+ * detail message, exactly as when the CUDA kernels call lb_fail directly.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "internal.h"
+#include "lowbit_config.h"
+#define LB_GPU_AS_HIP 1  /* the backend's functions are lb_hip_* */
+#include "gpu.h"
+
+#define LB_EXPORT __attribute__((visibility("default")))
+
+static const lb_gpu_host *lb_host;
+
+lowbit_status lb_fail(lowbit_status status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return lb_host->fail(status, "%s", msg);
+}
+
+void lb_grid_of(const lowbit_qtensor *q, lb_grid *g)
+{
+    lb_host->grid_of(q, g);
+}
+
+lb_scheme lb_format_scheme(const lowbit_format *f)
+{
+    return lb_host->format_scheme(f);
+}
+
+unsigned lowbit_dtype_bits(lowbit_dtype t)
+{
+    return lb_host->dtype_bits(t);
+}
+
+size_t lowbit_dtype_bytes(lowbit_dtype t, size_t n)
+{
+    return lb_host->dtype_bytes(t, n);
+}
+
+const char *lowbit_dtype_name(lowbit_dtype t)
+{
+    return lb_host->dtype_name(t);
+}
+
+static const lb_gpu_ops lb_hip_ops = {
+    lb_hip_device_count, lb_hip_check_pointer, lb_hip_convert,
+    lb_hip_quantize,     lb_hip_dequantize,    lb_hip_attention,
+};
+
+LB_EXPORT const lb_gpu_ops *lb_hip_module_open(const lb_gpu_host *host, char *why, size_t why_len)
+{
+    static const size_t sizes[3] = {sizeof(lb_cvt_params), sizeof(lowbit_qtensor), sizeof(lb_attn_job)};
+    if (strcmp(host->version, LOWBIT_VERSION_STRING) != 0 || memcmp(host->sizes, sizes, sizeof sizes) != 0) {
+        snprintf(why, why_len, "the module is lowbit %s, the library lowbit %s (or their structures differ); "
+                 "install matching versions", LOWBIT_VERSION_STRING, host->version);
+        return NULL;
+    }
+    lb_host = host;
+    return &lb_hip_ops;
+}
