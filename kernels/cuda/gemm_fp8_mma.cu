@@ -86,18 +86,11 @@ __global__ void __launch_bounds__(kThreads) k_gemm_fp8(const lb_gemm_job j)
     }
 }
 
-bool ocp_fp8(const lb_operand &o)
-{
-    return (o.scheme == LB_SCHEME_AMAX || o.scheme == LB_SCHEME_MX) &&
-           (o.q.format.elem == LOWBIT_E4M3 || o.q.format.elem == LOWBIT_E5M2);
-}
-
 }  // namespace lbm
 
 extern "C" int lb_cuda_gemm_fp8_covers(const lb_gemm_job *j, int arch)
 {
-    return arch >= 89 && j->K > 0 && j->K % 32 == 0 && j->kblock % 32 == 0 && lbm::ocp_fp8(j->a) &&
-           lbm::ocp_fp8(j->b);
+    return arch >= 89 && lbm::fp8_covers(*j);
 }
 
 extern "C" lowbit_status lb_cuda_gemm_fp8(const lb_gemm_job *j, void *stream_)

@@ -84,6 +84,19 @@ LBG_HD int imma_kstep(const lb_gemm_job &j)
     return j.kblock % 32 == 0 ? 32 : 16;
 }
 
+// Does the fast FP8 kernel take this job (the device must also be sm_89+)?
+// OCP E4M3 / E5M2 operands, FP8 scaled or MX, K and its blocks multiples
+// of 32.
+LBG_HD bool ocp_fp8(const lb_operand &o)
+{
+    return (o.scheme == LB_SCHEME_AMAX || o.scheme == LB_SCHEME_MX) &&
+           (o.q.format.elem == LOWBIT_E4M3 || o.q.format.elem == LOWBIT_E5M2);
+}
+LBG_HD bool fp8_covers(const lb_gemm_job &j)
+{
+    return j.K > 0 && j.K % 32 == 0 && j.kblock % 32 == 0 && ocp_fp8(j.a) && ocp_fp8(j.b);
+}
+
 // Stage the chunk [k0, k0 + KS): integer pairs store n (zero point
 // applied) as int8; with `raw`, the element codes themselves (FP8).  Rows
 // past M or N are zeros.  With `scales`, the block scales too.

@@ -277,6 +277,105 @@ inline size_t first_diff(const Case &c, const std::vector<uint8_t> &x, const std
     return SIZE_MAX;
 }
 
+// ---- the fast FP8 kernels against f64 ------------------------------------
+
+// Both operands OCP E4M3 / E5M2 with scales (FP8 scaled or MXFP8).
+inline bool ocp_fp8_pair(const Pair &p)
+{
+    auto ok = [](const lowbit_format &f) {
+        return (f.elem == LOWBIT_E4M3 || f.elem == LOWBIT_E5M2) && f.scale_type != LOWBIT_DTYPE_COUNT;
+    };
+    return ok(p.a) && ok(p.b);
+}
+
+inline float decode1(lowbit_dtype t, uint32_t code)
+{
+    float f;
+    uint8_t b[4];
+    memcpy(b, &code, 4);
+    lowbit_convert(LOWBIT_F32, &f, t, b, 1, NULL);
+    return f;
+}
+
+// Element (r, k) of a byte-wide operand, and the scale of its block.
+inline float elem_at(const Operand &o, size_t r, size_t k)
+{
+    return decode1(o.q.format.elem, ((const uint8_t *)o.q.data)[r * o.q.row_stride + k]);
+}
+
+inline float scale_at(const Operand &o, size_t r, size_t k)
+{
+    size_t gr, gcl;
+    lowbit_qtensor_grid(&o.q, &gr, &gcl);
+    const size_t br = o.q.format.block_rows ? o.q.format.block_rows : o.q.rows;
+    const size_t bc = o.q.format.block_cols ? o.q.format.block_cols : o.q.cols;
+    const size_t i = (r / br) * gcl + k / bc;
+    const lowbit_dtype st = o.q.format.scale_type;
+    const size_t es = lowbit_dtype_bytes(st, 1);
+    uint32_t code = 0;
+    memcpy(&code, o.scales.data() + i * es, es);
+    return decode1(st, code);
+}
+
+// Is every output of `got` inside the fast bound of docs/semantics.md
+// ("GEMM on the GPU") against an f64 GEMM of the same elements and f32
+// scale products?  NaN must be NaN; an infinite f64 result must not come out
+// finite.  On failure, why says where.
+inline bool fast_check(const Case &k, const std::vector<uint8_t> &got, char *why, size_t why_len)
+{
+    const size_t la = k.a.q.format.block_cols ? k.a.q.format.block_cols : k.K;
+    const size_t lb = k.b.q.format.block_cols ? k.b.q.format.block_cols : k.K;
+    const size_t L = la < lb ? la : lb;
+    const double g = (double)k.alpha;  // FP8 / MX: no tensor scales
+    const double rel = 0x1p-8 + ((double)k.K / 32 + (double)k.K / L + 4) * 0x1p-23;
+    for (size_t m = 0; m < k.M; m++)
+        for (size_t n = 0; n < k.N; n++) {
+            double sum = 0, mag = 0, smax = 0;
+            for (size_t kb = 0; kb < k.K; kb += L) {
+                const float s = scale_at(k.a, m, kb) * scale_at(k.b, n, kb);
+                double bs = 0, bm = 0;
+                for (size_t kk = kb; kk < kb + L; kk++) {
+                    const double p = (double)elem_at(k.a, m, kk) * elem_at(k.b, n, kk);
+                    bs += p;
+                    bm += fabs(p);
+                }
+                sum += (double)s * bs;
+                mag += fabs((double)s) * bm;
+                smax = fmax(smax, fabs((double)s));
+            }
+            double c64 = g * sum, cold = 0;
+            if (k.beta != 0.0f) {
+                cold = c_at(k, k.c0, m, n);
+                c64 += (double)k.beta * cold;
+            }
+            const double v = c_at(k, got, m, n);
+            if (isnan(c64)) {
+                if (!isnan(v)) {
+                    snprintf(why, why_len, "C[%zu][%zu] = %g where the f64 result is NaN", m, n, v);
+                    return false;
+                }
+                continue;
+            }
+            if (isinf(c64) || !isfinite(mag)) {
+                if (isinf(c64) && isfinite(v)) {
+                    snprintf(why, why_len, "C[%zu][%zu] = %g where the f64 result is %g", m, n, v, c64);
+                    return false;
+                }
+                continue;
+            }
+            const int ebits = k.c_type == LOWBIT_F32 ? 23 : k.c_type == LOWBIT_F16 ? 10 : 7;
+            const double ulp = ldexp(fmax(fabs(c64), k.c_type == LOWBIT_F16 ? 0x1p-14 : 0x1p-126), -ebits) * 2;
+            const double bound = rel * fabs(g) * mag + 0x1p-23 * fabs((double)k.beta * cold) + ulp +
+                                 0x1p-126 * (double)k.K * fabs(g) * smax + 0x1p-149 * ((double)k.K / L + 1) * fabs(g);
+            if (!(fabs(v - c64) <= bound)) {
+                snprintf(why, why_len, "C[%zu][%zu] = %.9g, f64 %.9g: |error| %.3g > bound %.3g", m, n, v, c64,
+                         fabs(v - c64), bound);
+                return false;
+            }
+        }
+    return true;
+}
+
 }  // namespace gc
 
 #endif

@@ -144,37 +144,8 @@ static void exact_case(const gc::Case &k, cudaStream_t st)
     }
 }
 
-// ---- the f64 model of the fast kernels ------------------------------------
-
-static float decode1(lowbit_dtype t, uint32_t code)
-{
-    float f;
-    uint8_t b[4];
-    memcpy(b, &code, 4);
-    lowbit_convert(LOWBIT_F32, &f, t, b, 1, NULL);
-    return f;
-}
-
-static float elem_at(const gc::Operand &o, size_t r, size_t k)
-{
-    return decode1(o.q.format.elem, ((const uint8_t *)o.q.data)[r * o.q.row_stride + k]);  // byte-wide FP8
-}
-
-static float scale_at(const gc::Operand &o, size_t r, size_t k)
-{
-    size_t gr, gcl;
-    lowbit_qtensor_grid(&o.q, &gr, &gcl);
-    const size_t br = o.q.format.block_rows ? o.q.format.block_rows : o.q.rows;
-    const size_t bc = o.q.format.block_cols ? o.q.format.block_cols : o.q.cols;
-    const size_t i = (r / br) * gcl + k / bc;
-    const lowbit_dtype st = o.q.format.scale_type;
-    const size_t es = lowbit_dtype_bytes(st, 1);
-    uint32_t code = 0;
-    memcpy(&code, o.scales.data() + i * es, es);
-    return decode1(st, code);
-}
-
-// The bound of docs/semantics.md ("GEMM on the GPU") for one output.
+// One fast case: within the bound of docs/semantics.md ("GEMM on the GPU")
+// against f64 (gc::fast_check), or, below sm_89, exact.
 static void fast_case(const gc::Case &k, cudaStream_t st, int arch)
 {
     Dev d(k);
@@ -193,63 +164,11 @@ static void fast_case(const gc::Case &k, cudaStream_t st, int arch)
             g_pass++;
         return;
     }
-    const size_t la = k.a.q.format.block_cols ? k.a.q.format.block_cols : k.K;
-    const size_t lb = k.b.q.format.block_cols ? k.b.q.format.block_cols : k.K;
-    const size_t L = la < lb ? la : lb;
-    const double g = (double)k.alpha;  // FP8 / MX: no tensor scales
-    const double rel = 0x1p-8 + ((double)k.K / 32 + (double)k.K / L + 4) * 0x1p-23;
-    for (size_t m = 0; m < k.M; m++)
-        for (size_t n = 0; n < k.N; n++) {
-            double sum = 0, mag = 0, smax = 0;
-            for (size_t kb = 0; kb < k.K; kb += L) {
-                const float s = scale_at(k.a, m, kb) * scale_at(k.b, n, kb);
-                double bs = 0, bm = 0;
-                for (size_t kk = kb; kk < kb + L; kk++) {
-                    const double p = (double)elem_at(k.a, m, kk) * elem_at(k.b, n, kk);
-                    bs += p;
-                    bm += fabs(p);
-                }
-                sum += (double)s * bs;
-                mag += fabs((double)s) * bm;
-                smax = fmax(smax, fabs((double)s));
-            }
-            double c64 = g * sum, cold = 0;
-            if (k.beta != 0.0f) {
-                cold = gc::c_at(k, k.c0, m, n);
-                c64 += (double)k.beta * cold;
-            }
-            const double got_v = gc::c_at(k, got, m, n);
-            if (isnan(c64)) {
-                if (!isnan(got_v))
-                    fail("FAIL %s: %s\n", describe(k), "f64 result NaN, kernel not");
-                continue;
-            }
-            if (isinf(c64) || !isfinite(mag)) {
-                if (isfinite(got_v) && isinf(c64))
-                    fail("FAIL %s: %s\n", describe(k), "f64 result infinite, kernel finite");
-                continue;
-            }
-            const int ebits = k.c_type == LOWBIT_F32 ? 23 : k.c_type == LOWBIT_F16 ? 10 : 7;
-            const double ulp = ldexp(fmax(fabs(c64), k.c_type == LOWBIT_F16 ? 0x1p-14 : 0x1p-126), -ebits) * 2;
-            const double bound = rel * fabs(g) * mag + 0x1p-23 * fabs((double)k.beta * cold) + ulp +
-                                 0x1p-126 * (double)k.K * fabs(g) * smax + 0x1p-149 * ((double)k.K / L + 1) * fabs(g);
-            if (!(fabs(got_v - c64) <= bound)) {
-                char det[200];
-                snprintf(det, sizeof det, "C[%zu][%zu] = %.9g, f64 %.9g, |err| %.3g > bound %.3g", m, n, got_v, c64,
-                         fabs(got_v - c64), bound);
-                fail("FAIL fast %s: %s\n", describe(k), det);
-                return;
-            }
-        }
-    g_pass++;
-}
-
-static bool ocp_fp8_pair(const gc::Pair &p)
-{
-    auto ok = [](const lowbit_format &f) {
-        return (f.elem == LOWBIT_E4M3 || f.elem == LOWBIT_E5M2) && f.scale_type != LOWBIT_DTYPE_COUNT;
-    };
-    return ok(p.a) && ok(p.b);
+    char why[256];
+    if (!gc::fast_check(k, got, why, sizeof why))
+        fail("FAIL fast %s: %s\n", describe(k), why);
+    else
+        g_pass++;
 }
 
 // ---- argument checks --------------------------------------------------------
@@ -441,7 +360,7 @@ int main(int argc, char **argv)
     before = g_pass;
     size_t fast_cases = 0;
     for (const gc::Pair &p : pairs) {
-        if (!ocp_fp8_pair(p))
+        if (!gc::ocp_fp8_pair(p))
             continue;
         for (int v = 0; v < 6; v++) {
             gc::Case k;
