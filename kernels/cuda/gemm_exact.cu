@@ -5,7 +5,8 @@
 // there are more than the grid allows).  A CTA of 256 threads walks K in
 // chunks of at most 32 that never cross a K block: all threads decode the
 // chunk of A and B into shared memory with the reference's own element
-// helpers (src/gemm_operand.h, host-device), then each thread advances its
+// helpers (src/gemm_operand.h, host-device; codes of up to 8 bits through a
+// per-CTA table that lb_decode fills), then each thread advances its
 // 4 x 4 outputs through the chunk; at a block's end it folds the block into
 // its accumulators.  The arithmetic is in gemm_exact.cuh, which the host
 // emulation test runs as well.  Portable CUDA: runtime API, shared memory,
@@ -24,6 +25,8 @@ __global__ void __launch_bounds__(kThreads) k_gemm_exact(const lb_gemm_job j)
     const unsigned tid = threadIdx.x;
     const size_t n0 = (size_t)blockIdx.x * kBN;
     const size_t tiles_m = (j.M + kBM - 1) / kBM;
+    build_luts<kInt>(j, sm, tid, kThreads);
+    __syncthreads();
     for (size_t tm = blockIdx.y; tm < tiles_m; tm += gridDim.y) {
         const size_t m0 = tm * kBM;
         State<kInt> st;

@@ -80,7 +80,61 @@ struct Smem {
         int32_t i[kKC][kBN + 1];
     } b;
     float sa[kBM], sb[kBN];
+    // Element value of every code of an operand of at most 8 bits (f32, or
+    // the integer n without zero point), built once per CTA by lb_decode.
+    union {
+        float f[256];
+        int32_t i[256];
+    } lut_a, lut_b;
 };
+
+// Operands of at most 8-bit codes decode through Smem's tables; wider ones
+// (the f32 / f16 / bf16 side of W4A16) through lb_opnd_f32.
+LBG_HD bool has_lut(const lb_operand &o)
+{
+    return lb_bits(o.q.format.elem) <= 8;
+}
+
+// Entry c of an operand's table: what lb_opnd_f32 / lb_opnd_int give for
+// code c before the zero point.
+template <bool kInt>
+LBG_HD void lut_entry(const lb_operand &o, uint32_t c, float *f, int32_t *i)
+{
+    const float v = c < (1u << lb_bits(o.q.format.elem)) ? lb_decode(o.q.format.elem, c) * o.code_value : 0.0f;
+    if (kInt)
+        *i = (int32_t)(v * (float)(1 << -o.unit_log2));
+    else
+        *f = v;
+}
+
+// Thread tid of nthreads fills its share of both tables (before the first
+// stage, then a barrier).
+template <bool kInt>
+LBG_HD void build_luts(const lb_gemm_job &j, Smem &sm, unsigned tid, unsigned nthreads)
+{
+    for (unsigned c = tid; c < 256; c += nthreads) {
+        if (has_lut(j.a))
+            lut_entry<kInt>(j.a, c, &sm.lut_a.f[c], &sm.lut_a.i[c]);
+        if (has_lut(j.b))
+            lut_entry<kInt>(j.b, c, &sm.lut_b.f[c], &sm.lut_b.i[c]);
+    }
+}
+
+// Element (r, k) of an operand: lb_opnd_int / lb_opnd_f32, through the table
+// when there is one (the same values: the table holds lb_decode's).
+LBG_HD int32_t elem_int(const lb_operand &o, const int32_t *lut, size_t r, size_t k)
+{
+    return lut[lb_opnd_code(&o, r, k)] - lb_opnd_zero_point(&o, r, k);
+}
+LBG_HD float elem_f32(const lb_operand &o, const float *lut, size_t r, size_t k)
+{
+    if (!has_lut(o))
+        return lb_opnd_f32(&o, r, k);
+    const float v = lut[lb_opnd_code(&o, r, k)];
+    if (o.scheme == LB_SCHEME_ZP)
+        return (float)((int32_t)v - lb_opnd_zero_point(&o, r, k));
+    return v;
+}
 
 // One thread's running values.
 template <bool kInt>
@@ -117,7 +171,7 @@ LBG_HD bool chunk_ends_block(const lb_gemm_job &j, size_t k0, unsigned kc)
     return (k0 + kc) % j.kblock == 0;
 }
 
-// Thread tid of nthreads decodes its share of the chunk; rows past M or N
+// Thread tid of nthreads decodes its share of the chunk (after build_luts); rows past M or N
 // are zeros (never stored).  With `scales`, also the block scales.
 template <bool kInt>
 LBG_HD void stage(const lb_gemm_job &j, Smem &sm, size_t m0, size_t n0, size_t k0, unsigned kc, bool scales,
@@ -127,17 +181,17 @@ LBG_HD void stage(const lb_gemm_job &j, Smem &sm, size_t m0, size_t n0, size_t k
         const unsigned r = e / kc, kk = e % kc;
         const size_t m = m0 + r;
         if (kInt)
-            sm.a.i[kk][r] = m < j.M ? lb_opnd_int(&j.a, m, k0 + kk) : 0;
+            sm.a.i[kk][r] = m < j.M ? elem_int(j.a, sm.lut_a.i, m, k0 + kk) : 0;
         else
-            sm.a.f[kk][r] = m < j.M ? lb_opnd_f32(&j.a, m, k0 + kk) : 0.0f;
+            sm.a.f[kk][r] = m < j.M ? elem_f32(j.a, sm.lut_a.f, m, k0 + kk) : 0.0f;
     }
     for (unsigned e = tid; e < (unsigned)kBN * kc; e += nthreads) {
         const unsigned r = e / kc, kk = e % kc;
         const size_t n = n0 + r;
         if (kInt)
-            sm.b.i[kk][r] = n < j.N ? lb_opnd_int(&j.b, n, k0 + kk) : 0;
+            sm.b.i[kk][r] = n < j.N ? elem_int(j.b, sm.lut_b.i, n, k0 + kk) : 0;
         else
-            sm.b.f[kk][r] = n < j.N ? lb_opnd_f32(&j.b, n, k0 + kk) : 0.0f;
+            sm.b.f[kk][r] = n < j.N ? elem_f32(j.b, sm.lut_b.f, n, k0 + kk) : 0.0f;
     }
     if (scales) {
         for (unsigned r = tid; r < (unsigned)(kBM + kBN); r += nthreads) {

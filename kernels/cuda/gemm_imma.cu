@@ -55,6 +55,8 @@ __global__ void __launch_bounds__(kThreads) k_gemm_imma(const lb_gemm_job j)
     const unsigned tid = threadIdx.x, w = tid / 32, lane = tid % 32;
     const size_t n0 = (size_t)blockIdx.x * kBN;
     const size_t tiles_m = (j.M + kBM - 1) / kBM;
+    build_int_luts<KS>(j, sm, tid, kThreads);
+    __syncthreads();
     for (size_t tm = blockIdx.y; tm < tiles_m; tm += gridDim.y) {
         const size_t m0 = tm * kBM;
         Frag f;

@@ -42,7 +42,19 @@ struct IntSmem {
     alignas(16) uint8_t a[kBM][Ld<KS>::value];
     alignas(16) uint8_t b[kBN][Ld<KS>::value];
     float sa[kBM], sb[kBN];
+    int32_t lut_a[256], lut_b[256];  // integer pairs: n of every code, before the zero point
 };
+
+// Thread tid of nthreads fills its share of the integer tables (integer
+// pairs only; every integer operand has codes of at most 8 bits).
+template <int KS>
+LBG_HD void build_int_luts(const lb_gemm_job &j, IntSmem<KS> &sm, unsigned tid, unsigned nthreads)
+{
+    for (unsigned c = tid; c < 256; c += nthreads) {
+        lbg::lut_entry<true>(j.a, c, NULL, &sm.lut_a[c]);
+        lbg::lut_entry<true>(j.b, c, NULL, &sm.lut_b[c]);
+    }
+}
 
 // One thread's accumulator fragments: T is int32_t (integer MMA) or float.
 template <typename T>
@@ -98,7 +110,7 @@ LBG_HD bool fp8_covers(const lb_gemm_job &j)
 }
 
 // Stage the chunk [k0, k0 + KS): integer pairs store n (zero point
-// applied) as int8; with `raw`, the element codes themselves (FP8).  Rows
+// applied; through the tables of build_int_luts) as int8; with `raw`, the element codes themselves (FP8).  Rows
 // past M or N are zeros.  With `scales`, the block scales too.
 template <int KS, bool kRaw = false>
 LBG_HD void int_stage(const lb_gemm_job &j, IntSmem<KS> &sm, size_t m0, size_t n0, size_t k0, bool scales,
@@ -109,7 +121,8 @@ LBG_HD void int_stage(const lb_gemm_job &j, IntSmem<KS> &sm, size_t m0, size_t n
         const size_t m = m0 + r;
         uint8_t v = 0;
         if (m < j.M)
-            v = kRaw ? (uint8_t)lb_opnd_code(&j.a, m, k0 + kk) : (uint8_t)(int8_t)lb_opnd_int(&j.a, m, k0 + kk);
+            v = kRaw ? (uint8_t)lb_opnd_code(&j.a, m, k0 + kk)
+                     : (uint8_t)(int8_t)lbg::elem_int(j.a, sm.lut_a, m, k0 + kk);
         sm.a[r][kk] = v;
     }
     for (unsigned e = tid; e < (unsigned)(kBN * KS); e += nthreads) {
@@ -117,7 +130,8 @@ LBG_HD void int_stage(const lb_gemm_job &j, IntSmem<KS> &sm, size_t m0, size_t n
         const size_t n = n0 + r;
         uint8_t v = 0;
         if (n < j.N)
-            v = kRaw ? (uint8_t)lb_opnd_code(&j.b, n, k0 + kk) : (uint8_t)(int8_t)lb_opnd_int(&j.b, n, k0 + kk);
+            v = kRaw ? (uint8_t)lb_opnd_code(&j.b, n, k0 + kk)
+                     : (uint8_t)(int8_t)lbg::elem_int(j.b, sm.lut_b, n, k0 + kk);
         sm.b[r][kk] = v;
     }
     if (scales) {

@@ -38,8 +38,10 @@ void exact_cta(const lb_gemm_job &j, size_t m0, size_t n0)
     using namespace lbg;
     static Smem sm;
     static State<kInt> st[kThreads];
-    for (unsigned t = 0; t < kThreads; t++)
+    for (unsigned t = 0; t < kThreads; t++) {
         state_init(st[t]);
+        build_luts<kInt>(j, sm, t, kThreads);
+    }
     for (size_t k0 = 0; k0 < j.K;) {
         const unsigned kc = chunk_len(j, k0);
         const bool end = chunk_ends_block(j, k0, kc);
@@ -111,8 +113,10 @@ void imma_cta(const lb_gemm_job &j, size_t m0, size_t n0)
     using namespace lbm;
     static IntSmem<KS> sm;
     static Frag st[kThreads];
-    for (unsigned t = 0; t < kThreads; t++)
+    for (unsigned t = 0; t < kThreads; t++) {
         frag_init(st[t]);
+        build_int_luts<KS>(j, sm, t, kThreads);
+    }
     for (size_t k0 = 0; k0 < j.K; k0 += KS) {
         const bool end = (k0 + KS) % j.kblock == 0;
         for (unsigned t = 0; t < kThreads; t++)
