@@ -10,7 +10,7 @@ start=$(date +%s)
 BUILD=${TSAN_BUILD:-build-tsan}
 if [ ! -f "$BUILD/build.ninja" ]; then
     meson setup "$BUILD" -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
-        -Dcuda=disabled -Dtests=true
+        -Dcuda=disabled -Dhip=disabled -Dtests=true
 fi
 ninja -C "$BUILD"
 supp=""

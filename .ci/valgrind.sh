@@ -14,7 +14,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
 fi
 BUILD=${VG_BUILD:-build-vg}
 if [ ! -f "$BUILD/build.ninja" ]; then
-    meson setup "$BUILD" -Dbuildtype=debugoptimized -Dcuda=disabled -Dtests=false
+    meson setup "$BUILD" -Dbuildtype=debugoptimized -Dcuda=disabled -Dhip=disabled -Dtests=false
 fi
 ninja -C "$BUILD"
 vg="valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite"
