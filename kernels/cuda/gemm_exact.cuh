@@ -43,8 +43,10 @@ constexpr int kBM = 64;          // rows of C per CTA
 constexpr int kBN = 64;          // columns of C per CTA
 constexpr int kKC = 32;          // most k per chunk
 constexpr int kThreads = 256;    // threads per CTA, a 16 x 16 grid
-constexpr int kTM = kBM / 16;    // outputs per thread along M: rows ty + 16 i
-constexpr int kTN = kBN / 16;    // along N: columns tx + 16 j
+constexpr int kTM = kBM / 16;    // outputs per thread along M: rows kTM ty + i
+constexpr int kTN = kBN / 16;    // along N: columns kTN tx + j
+constexpr int kPad = 4;          // floats of padding per staged k row (keeps 16-byte alignment)
+static_assert(kTM == 4 && kTN == 4, "compute() reads 4 rows / columns as one 16-byte vector");
 
 // Correctly rounded single operations, spelled out so that nothing may fuse
 // or reorder them (the build flags forbid it as well).
@@ -67,17 +69,18 @@ LBG_HD float fma_rn(float a, float b, float c)
 }
 
 // One CTA's staged operands: elements decoded (f32, or the integer n with
-// the zero point applied), k-major, padded by one column against bank
+// the zero point applied), k-major (a thread reads its 4 rows and 4
+// columns of one k as two 16-byte vectors), rows padded against bank
 // conflicts when a chunk is written k-fastest; and the block scales of the
 // chunk's rows.
 struct Smem {
-    union {
-        float f[kKC][kBM + 1];
-        int32_t i[kKC][kBM + 1];
+    union alignas(16) {
+        float f[kKC][kBM + kPad];
+        int32_t i[kKC][kBM + kPad];
     } a;
     union {
-        float f[kKC][kBN + 1];
-        int32_t i[kKC][kBN + 1];
+        float f[kKC][kBN + kPad];
+        int32_t i[kKC][kBN + kPad];
     } b;
     float sa[kBM], sb[kBN];
     // Element value of every code of an operand of at most 8 bits (f32, or
@@ -203,6 +206,24 @@ LBG_HD void stage(const lb_gemm_job &j, Smem &sm, size_t m0, size_t n0, size_t k
     }
 }
 
+// Four consecutive staged values (16-byte aligned): one vector load on the
+// device.
+template <typename T>
+LBG_HD void load4(const T *p, T *v)
+{
+    static_assert(sizeof(T) == 4, "float or int32_t");
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+    const int4 q = *reinterpret_cast<const int4 *>(p);
+    memcpy(&v[0], &q.x, 4);
+    memcpy(&v[1], &q.y, 4);
+    memcpy(&v[2], &q.z, 4);
+    memcpy(&v[3], &q.w, 4);
+#else
+    for (int i = 0; i < 4; i++)
+        v[i] = p[i];
+#endif
+}
+
 // Thread tid's outputs through the chunk's kc columns, in increasing k.
 template <bool kInt>
 LBG_HD void compute(const Smem &sm, unsigned kc, unsigned tid, State<kInt> &st)
@@ -211,12 +232,8 @@ LBG_HD void compute(const Smem &sm, unsigned kc, unsigned tid, State<kInt> &st)
     for (unsigned kk = 0; kk < kc; kk++) {
         if (kInt) {
             int32_t a[kTM], b[kTN];
-LBG_UNROLL
-            for (int i = 0; i < kTM; i++)
-                a[i] = sm.a.i[kk][ty + 16 * i];
-LBG_UNROLL
-            for (int jj = 0; jj < kTN; jj++)
-                b[jj] = sm.b.i[kk][tx + 16 * jj];
+            load4(&sm.a.i[kk][kTM * ty], a);
+            load4(&sm.b.i[kk][kTN * tx], b);
 LBG_UNROLL
             for (int i = 0; i < kTM; i++)
 LBG_UNROLL
@@ -224,12 +241,8 @@ LBG_UNROLL
                     st.D[i][jj] += (long long)a[i] * b[jj];
         } else {
             float a[kTM], b[kTN];
-LBG_UNROLL
-            for (int i = 0; i < kTM; i++)
-                a[i] = sm.a.f[kk][ty + 16 * i];
-LBG_UNROLL
-            for (int jj = 0; jj < kTN; jj++)
-                b[jj] = sm.b.f[kk][tx + 16 * jj];
+            load4(&sm.a.f[kk][kTM * ty], a);
+            load4(&sm.b.f[kk][kTN * tx], b);
 LBG_UNROLL
             for (int i = 0; i < kTM; i++)
 LBG_UNROLL
@@ -256,7 +269,7 @@ LBG_UNROLL
     for (int i = 0; i < kTM; i++)
 LBG_UNROLL
         for (int jj = 0; jj < kTN; jj++) {
-            const float s = mul_rn(sm.sa[ty + 16 * i], sm.sb[tx + 16 * jj]);
+            const float s = mul_rn(sm.sa[kTM * ty + i], sm.sb[kTN * tx + jj]);
             const float d = kInt ? int_block_dot(st.D[i][jj], u) : st.d[i][jj];
             st.acc[i][jj] = fma_rn(d, s, st.acc[i][jj]);
             st.d[i][jj] = 0.0f;
@@ -273,7 +286,7 @@ LBG_UNROLL
     for (int i = 0; i < kTM; i++)
 LBG_UNROLL
         for (int jj = 0; jj < kTN; jj++) {
-            const size_t m = m0 + ty + 16 * i, n = n0 + tx + 16 * jj;
+            const size_t m = m0 + kTM * ty + i, n = n0 + kTN * tx + jj;
             if (m < j.M && n < j.N)
                 lb_gemm_store(&j, m, n, st.acc[i][jj]);
         }
