@@ -76,6 +76,22 @@ LBV_FI lbv_u32 lbv_load_f16(const void *p)
     return (lbv_u32)_mm256_castps_si256(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)));
 }
 
+/* LBV_N FP8 codes as the f16 with the same sign, exponent field and
+ * mantissa (E5M2: the code is f16's top byte; E4M3: the 7 magnitude bits
+ * one place lower, the sign moved up by adding it to itself), converted
+ * to f32 bits: E5M2's value exactly, E4M3's times 2^-8.  The caller fixes
+ * NaNs.  vcvtph2ps handles the subnormals, whatever MXCSR says. */
+#define LBV_HAVE_FP8_VIA_F16 1
+LBV_FI lbv_u32 lbv_load_fp8_via_f16(const void *p, int e5m2)
+{
+    __m128i w = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)p));
+    if (e5m2)
+        w = _mm_slli_epi16(w, 8);
+    else
+        w = _mm_slli_epi16(_mm_add_epi16(w, _mm_and_si128(w, _mm_set1_epi16(0x80))), 7);
+    return (lbv_u32)_mm256_castps_si256(_mm256_cvtph_ps(w));
+}
+
 LBV_FI lbv_u32 lbv_load_u16(const void *p)
 {
     return (lbv_u32)_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));

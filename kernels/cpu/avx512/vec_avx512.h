@@ -105,6 +105,22 @@ LBV_FI lbv_u32 lbv_load_f16(const void *p)
     return lbv_v(_mm512_castps_si512(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p))));
 }
 
+/* LBV_N FP8 codes as the f16 with the same sign, exponent field and
+ * mantissa (E5M2: the code is f16's top byte; E4M3: the 7 magnitude bits
+ * one place lower, the sign moved up by adding it to itself), converted
+ * to f32 bits: E5M2's value exactly, E4M3's times 2^-8.  The caller fixes
+ * NaNs.  vcvtph2ps handles the subnormals, whatever MXCSR says. */
+#define LBV_HAVE_FP8_VIA_F16 1
+LBV_FI lbv_u32 lbv_load_fp8_via_f16(const void *p, int e5m2)
+{
+    __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p));
+    if (e5m2)
+        w = _mm256_slli_epi16(w, 8);
+    else
+        w = _mm256_slli_epi16(_mm256_add_epi16(w, _mm256_and_si256(w, _mm256_set1_epi16(0x80))), 7);
+    return lbv_v(_mm512_castps_si512(_mm512_cvtph_ps(w)));
+}
+
 LBV_FI lbv_u32 lbv_load_u16(const void *p)
 {
     return lbv_v(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)));

@@ -98,11 +98,82 @@ LBV_FI void decode_elems_as(const lowbit_dtype e, const uint8_t *p, uint32_t D, 
     }
 }
 
-static void decode_elems(lowbit_dtype e, const uint8_t *p, uint32_t D, float code_value, const lb_kv_view *zv,
-                         const lb_kv_token *zt, float *dst)
+/* n consecutive elements of type e from p as f32 (times code_value when
+ * scaled is set: MXINT8), n a multiple of LB_ATTN_LANES.  The tokens of a
+ * page run sit back to back, so a whole run is one span. */
+LBV_FI void decode_span_as(const lowbit_dtype e, const uint8_t *p, size_t n, int scaled, float code_value,
+                           float *dst)
 {
-    switch (e) {
-#define DECODE_CASE(T) case T: decode_elems_as(T, p, D, code_value, zv, zt, dst); break;
+#pragma GCC unroll 4
+    for (size_t d = 0; d < n; d += LBV_N) {
+        lbv_f32 x = lbv_as_f32(load_f32bits(e, p, d));
+        if (scaled)
+            x = x * code_value;
+        st(dst + d, x);
+    }
+}
+
+/* n scales of type t from p as f32 (lb_kv_scale's values). */
+LBV_FI void decode_scales_as(const lowbit_dtype t, const uint8_t *p, size_t n, float *dst)
+{
+    size_t i = 0;
+    for (; i + LBV_N <= n; i += LBV_N)
+        st(dst + i, lbv_as_f32(load_f32bits(t, p, i)));
+    for (; i < n; i++)
+        dst[i] = lb_decode(t, lb_load_code(t, p, i));
+}
+
+static void decode_scales(lowbit_dtype t, const uint8_t *p, size_t n, float *dst)
+{
+    switch (t) {
+    case LOWBIT_E8M0: decode_scales_as(LOWBIT_E8M0, p, n, dst); break;
+    case LOWBIT_F16:  decode_scales_as(LOWBIT_F16, p, n, dst); break;
+    case LOWBIT_BF16: decode_scales_as(LOWBIT_BF16, p, n, dst); break;
+    case LOWBIT_F32:  decode_scales_as(LOWBIT_F32, p, n, dst); break;
+    default:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = lb_decode(t, lb_load_code(t, p, i));
+        break;
+    }
+}
+
+/* The block scales of `count` consecutive tokens of one page starting at
+ * t, nblk per token, at sc. */
+static void decode_run_scales(const lb_kv_view *v, const lb_kv_token *t, size_t count, float *sc)
+{
+    const size_t ns = count * v->nblk;
+    if (v->per_head || v->scheme == LB_SCHEME_PLAIN) {
+        const float s = v->per_head ? t->head_scale : 1.0f;
+        for (size_t i = 0; i < ns; i++)
+            sc[i] = s;
+    } else {
+        decode_scales(v->scale_type, t->scales, ns, sc);
+    }
+}
+
+/* `count` consecutive tokens of one page starting at t, as exact f32 rows
+ * (zero points applied) at dst, D apart. */
+LBV_FI void decode_run_as(const lowbit_dtype e, const lb_kv_view *v, const lb_kv_token *t, size_t count, float *dst)
+{
+    const uint32_t D = v->D;
+    if (v->scheme == LB_SCHEME_ZP) {
+        for (size_t i = 0; i < count; i++) {
+            lb_kv_token ti = *t;
+            ti.row += i * v->row_bytes;
+            ti.zps += i * v->zp_bytes;
+            decode_elems_as(e, ti.row, D, 1.0f, v, &ti, dst + i * D);
+        }
+    } else if (v->code_value != 1.0f) {
+        decode_span_as(e, t->row, count * D, 1, v->code_value, dst);
+    } else {
+        decode_span_as(e, t->row, count * D, 0, 1.0f, dst);
+    }
+}
+
+static void decode_run(const lb_kv_view *v, const lb_kv_token *t, size_t count, float *dst)
+{
+    switch (v->elem) {
+#define DECODE_CASE(T) case T: decode_run_as(T, v, t, count, dst); break;
     DECODE_CASE(LOWBIT_F32) DECODE_CASE(LOWBIT_F16) DECODE_CASE(LOWBIT_BF16)
     DECODE_CASE(LOWBIT_E4M3) DECODE_CASE(LOWBIT_E5M2) DECODE_CASE(LOWBIT_E4M3FNUZ) DECODE_CASE(LOWBIT_E5M2FNUZ)
     DECODE_CASE(LOWBIT_E3M2) DECODE_CASE(LOWBIT_E2M3) DECODE_CASE(LOWBIT_E2M1)
@@ -112,13 +183,22 @@ static void decode_elems(lowbit_dtype e, const uint8_t *p, uint32_t D, float cod
     }
 }
 
-/* One token's head vector as exact f32 values (zero point applied) and
- * its block scales. */
-static void decode_token(const lb_kv_view *v, const lb_kv_token *t, float *dst, float *scales)
+/* Query rows: f32, bf16, f16 or FP8, never scaled or zero-pointed. */
+static void decode_q(lowbit_dtype e, const uint8_t *p, uint32_t D, float *dst)
 {
-    decode_elems(v->elem, t->row, v->D, v->code_value, v->scheme == LB_SCHEME_ZP ? v : NULL, t, dst);
-    for (uint32_t b = 0; b < v->nblk; b++)
-        scales[b] = lb_kv_scale(v, t, b);
+    switch (e) {
+    case LOWBIT_F32:  decode_span_as(LOWBIT_F32, p, D, 0, 1.0f, dst); break;
+    case LOWBIT_F16:  decode_span_as(LOWBIT_F16, p, D, 0, 1.0f, dst); break;
+    case LOWBIT_BF16: decode_span_as(LOWBIT_BF16, p, D, 0, 1.0f, dst); break;
+    case LOWBIT_E4M3: decode_span_as(LOWBIT_E4M3, p, D, 0, 1.0f, dst); break;
+    case LOWBIT_E5M2: decode_span_as(LOWBIT_E5M2, p, D, 0, 1.0f, dst); break;
+    case LOWBIT_E4M3FNUZ: decode_span_as(LOWBIT_E4M3FNUZ, p, D, 0, 1.0f, dst); break;
+    case LOWBIT_E5M2FNUZ: decode_span_as(LOWBIT_E5M2FNUZ, p, D, 0, 1.0f, dst); break;
+    default:
+        for (uint32_t d = 0; d < D; d++)
+            dst[d] = lb_decode(e, lb_load_code(e, p, d));
+        break;
+    }
 }
 
 /* The lane tree on 16 lanes held in ANV vectors: lanes 8, 4, ... apart are
@@ -182,24 +262,6 @@ LBV_FI lbv_f32 lane_tree_keys(lbv_f32 r[LBV_N])
     return r[0];
 }
 
-/* Block-scaled lane sums of one key (acc: ANV vectors). */
-LBV_FI void key_lanes(const float *q, const float *k0, const float *ks, uint32_t blk, uint32_t nblk, lbv_f32 a0[ANV])
-{
-    for (int v = 0; v < ANV; v++)
-        a0[v] = lbv_splat_f32(0.0f);
-    for (uint32_t b = 0; b < nblk; b++) {
-        lbv_f32 p0[ANV];
-        for (int v = 0; v < ANV; v++)
-            p0[v] = lbv_splat_f32(0.0f);
-        for (uint32_t d = b * blk; d < (b + 1) * blk; d += LB_ATTN_LANES)
-            for (int v = 0; v < ANV; v++)
-                p0[v] = lbv_fma(ld(q + d + v * LBV_N), ld(k0 + d + v * LBV_N), p0[v]);
-        lbv_f32 s0 = bcast(ks[b]);
-        for (int v = 0; v < ANV; v++)
-            a0[v] = lbv_fma(p0[v], s0, a0[v]);
-    }
-}
-
 /* The lane tree's steps across vectors (lanes 8, 4 ... apart while they
  * sit in different vectors): one vector of LBV_N lanes is left. */
 LBV_FI lbv_f32 lane_tree_vectors(lbv_f32 acc[ANV])
@@ -210,131 +272,298 @@ LBV_FI lbv_f32 lane_tree_vectors(lbv_f32 acc[ANV])
     return acc[0];
 }
 
+/*
+ * Where a tile's K and V rows are read from: rows[jj] points at key jj's
+ * row, either exact f32 in the decoded scratch (E = LOWBIT_F32) or the
+ * cache's own codes (E = the cache's type; SC: times code_value, MXINT8),
+ * decoded in registers as they are used.  The values are the same either
+ * way, so is every result; decoding in place saves the scratch round trip
+ * when few rows share the tile, decoding once pays when many do.
+ */
+LBV_FI lbv_f32 row_vec(const lowbit_dtype E, const int SC, const uint8_t *row, uint32_t i, float cv)
+{
+    lbv_f32 x = lbv_as_f32(load_f32bits(E, row, i));
+    return SC ? x * cv : x;
+}
+
 /* Keys per pass of keys_lanes: each lane sum is a chain of dependent FMAs
  * along d, so KB keys side by side give the 8 independent chains that
  * cover the FMA latency (AVX2 4 keys x 2 vectors, AVX-512 8 x 1, NEON
  * 2 x 4). */
 #define KB (ANV >= 8 ? 1 : 8 / ANV)
 
-/* key_lanes for the KB keys k0 .. k0 + KB - 1 (rows D apart). */
-LBV_FI void keys_lanes(const float *q, const float *k0, uint32_t D, const float *ks, uint32_t blk, uint32_t nblk,
-                       lbv_f32 a[KB][ANV])
+/* Block-scaled lane sums of the NK (<= KB) keys rows[0 .. NK - 1], scales
+ * ks (nblk per key). */
+LBV_FI void keys_lanes(const lowbit_dtype E, const int SC, const int NK, const float *q, const uint8_t *const *rows,
+                       float cv, const float *ks, uint32_t blk, uint32_t nblk, lbv_f32 a[KB][ANV])
 {
-    for (int k = 0; k < KB; k++)
+    for (int k = 0; k < NK; k++)
         for (int v = 0; v < ANV; v++)
             a[k][v] = lbv_splat_f32(0.0f);
     for (uint32_t b = 0; b < nblk; b++) {
         lbv_f32 p[KB][ANV];
-        for (int k = 0; k < KB; k++)
+        for (int k = 0; k < NK; k++)
             for (int v = 0; v < ANV; v++)
                 p[k][v] = lbv_splat_f32(0.0f);
         for (uint32_t d = b * blk; d < (b + 1) * blk; d += LB_ATTN_LANES)
             for (int v = 0; v < ANV; v++) {
                 lbv_f32 qv = ld(q + d + v * LBV_N);
-                for (int k = 0; k < KB; k++)
-                    p[k][v] = lbv_fma(qv, ld(k0 + k * D + d + v * LBV_N), p[k][v]);
+                for (int k = 0; k < NK; k++)
+                    p[k][v] = lbv_fma(qv, row_vec(E, SC, rows[k], d + v * LBV_N, cv), p[k][v]);
             }
-        for (int k = 0; k < KB; k++) {
-            lbv_f32 sk = bcast(ks[k * MAXB + b]);
+        for (int k = 0; k < NK; k++) {
+            lbv_f32 sk = bcast(ks[k * nblk + b]);
             for (int v = 0; v < ANV; v++)
                 a[k][v] = lbv_fma(p[k][v], sk, a[k][v]);
         }
     }
 }
 
-/* Scores of one query row against keys [0, n) of the decoded tile: LBV_N
- * keys at a time (KB per pass) through lane_tree_keys, the rest one by one. */
-static void tile_scores(const lb_attn_job *j, const float *q, const float *kf, const float *ks, size_t n,
-                        float *s)
+/* Scores of one query row against keys [0, n) of the tile: LBV_N keys at a
+ * time (KB per pass) through lane_tree_keys, the rest one by one. */
+LBV_FI void tile_scores_as(const lowbit_dtype E, const int SC, const lb_attn_job *j, const float *q,
+                           const uint8_t *const *rows, const float *ks, size_t n, float *s)
 {
-    const uint32_t D = j->D, blk = j->k.blk, nblk = j->k.nblk;
+    const uint32_t blk = j->k.blk, nblk = j->k.nblk;
+    const float cv = j->k.code_value;
     const lbv_f32 scale = bcast(j->score_scale);
     size_t jj = 0;
     for (; jj + LBV_N <= n; jj += LBV_N) {
         lbv_f32 r[LBV_N];
         for (int k0 = 0; k0 < LBV_N; k0 += KB) {
             lbv_f32 a[KB][ANV];
-            keys_lanes(q, kf + (jj + k0) * D, D, ks + (jj + k0) * MAXB, blk, nblk, a);
+            keys_lanes(E, SC, KB, q, rows + jj + k0, cv, ks + (jj + k0) * nblk, blk, nblk, a);
             for (int k = 0; k < KB; k++)
                 r[k0 + k] = lane_tree_vectors(a[k]);
         }
         st(s + jj, lane_tree_keys(r) * scale);
     }
     for (; jj < n; jj++) {
-        lbv_f32 a0[ANV];
-        key_lanes(q, kf + jj * D, ks + jj * MAXB, blk, nblk, a0);
-        s[jj] = lane_tree(a0) * j->score_scale;
+        lbv_f32 a[KB][ANV];
+        keys_lanes(E, SC, 1, q, rows + jj, cv, ks + jj * nblk, blk, nblk, a);
+        s[jj] = lane_tree(a[0]) * j->score_scale;
     }
 }
 
-/* o += sum over the tile's keys of (p * sv) * v, keys in order, skipping
- * p == 0; w[jj * MAXB + b] = p_jj * sv_jj,b already formed. */
-static void tile_pv(uint32_t D, uint32_t blk, const float *vf, const float *p, const float *w, size_t n,
-                    float *o)
+/* o[d0, d0 + CHUNK) += sum over the tile's keys of (p * sv) * v, keys in
+ * order, skipping p == 0.  BPC V blocks cover the chunk (blk = CHUNK / BPC;
+ * BPC 1 also serves blocks a multiple of the chunk): one weight p * sv_b
+ * per block and key, rounded once as in the reference, broadcast once.
+ * BPC 0: blocks that straddle chunks (48, 80 ...), a block per vector. */
+LBV_FI void pv_chunk(const lowbit_dtype E, const int SC, const int BPC, const lb_attn_job *j, uint32_t d0,
+                     const uint8_t *const *rows, const float *p, const float *vs, size_t n, float *o)
 {
+    const uint32_t blk = j->v.blk, nblk = j->v.nblk;
+    const float cv = j->v.code_value;
+    lbv_f32 acc[CHV];
+    uint32_t bi[CHV];
+    for (int v = 0; v < CHV; v++) {
+        acc[v] = ld(o + d0 + v * LBV_N);
+        bi[v] = (d0 + v * LBV_N) / blk;
+    }
+    for (size_t jj = 0; jj < n; jj++) {
+        if (p[jj] == 0.0f)
+            continue;
+        const float *sj = vs + jj * nblk;
+        if (BPC == 0) {
+            for (int v = 0; v < CHV; v++)
+                acc[v] = lbv_fma(bcast(p[jj] * sj[bi[v]]), row_vec(E, SC, rows[jj], d0 + v * LBV_N, cv), acc[v]);
+            continue;
+        }
+        for (int c = 0; c < BPC; c++) {
+            const lbv_f32 w = bcast(p[jj] * sj[bi[0] + c]);
+            for (int v = c * CHV / BPC; v < (c + 1) * CHV / BPC; v++)
+                acc[v] = lbv_fma(w, row_vec(E, SC, rows[jj], d0 + v * LBV_N, cv), acc[v]);
+        }
+    }
+    for (int v = 0; v < CHV; v++)
+        st(o + d0 + v * LBV_N, acc[v]);
+}
+
+/* o += sum over the tile's keys of (p * sv) * v. */
+LBV_FI void tile_pv_as(const lowbit_dtype E, const int SC, const lb_attn_job *j, const uint8_t *const *rows,
+                       const float *p, const float *vs, size_t n, float *o)
+{
+    const uint32_t D = j->D, blk = j->v.blk, nblk = j->v.nblk;
+    const float cv = j->v.code_value;
     uint32_t d0 = 0;
     for (; d0 + CHUNK <= D; d0 += CHUNK) {
-        lbv_f32 acc[CHV];
-        uint32_t bi[CHV]; /* the V block of each vector: divisions out of the key loop */
-        for (int v = 0; v < CHV; v++) {
-            acc[v] = ld(o + d0 + v * LBV_N);
-            bi[v] = (d0 + v * LBV_N) / blk;
-        }
-        for (size_t jj = 0; jj < n; jj++) {
-            if (p[jj] == 0.0f)
-                continue;
-            const float *vr = vf + jj * D + d0;
-            const float *wj = w + jj * MAXB;
-            for (int v = 0; v < CHV; v++)
-                acc[v] = lbv_fma(bcast(wj[bi[v]]), ld(vr + v * LBV_N), acc[v]);
-        }
-        for (int v = 0; v < CHV; v++)
-            st(o + d0 + v * LBV_N, acc[v]);
+        if (blk % CHUNK == 0)
+            pv_chunk(E, SC, 1, j, d0, rows, p, vs, n, o);
+        else if (blk == CHUNK / 2)
+            pv_chunk(E, SC, 2, j, d0, rows, p, vs, n, o);
+        else if (blk == CHUNK / 4)
+            pv_chunk(E, SC, 4, j, d0, rows, p, vs, n, o);
+        else
+            pv_chunk(E, SC, 0, j, d0, rows, p, vs, n, o);
     }
     for (; d0 < D; d0 += LB_ATTN_LANES) {
         lbv_f32 acc[ANV];
         for (int v = 0; v < ANV; v++)
             acc[v] = ld(o + d0 + v * LBV_N);
-        lbv_f32 wv;
         for (size_t jj = 0; jj < n; jj++) {
             if (p[jj] == 0.0f)
                 continue;
-            wv = bcast(w[jj * MAXB + d0 / blk]);
+            lbv_f32 wv = bcast(p[jj] * vs[jj * nblk + d0 / blk]);
             for (int v = 0; v < ANV; v++)
-                acc[v] = lbv_fma(wv, ld(vf + jj * D + d0 + v * LBV_N), acc[v]);
+                acc[v] = lbv_fma(wv, row_vec(E, SC, rows[jj], d0 + v * LBV_N, cv), acc[v]);
         }
         for (int v = 0; v < ANV; v++)
             st(o + d0 + v * LBV_N, acc[v]);
     }
 }
 
-/* Pages put a head's consecutive tokens in short runs (page_tokens rows)
- * far apart, which the hardware prefetchers do not follow: ask for the
- * token PREFETCH_AHEAD positions on while decoding this one. */
-#define PREFETCH_AHEAD 12
+/* One instance of each per row type: the f32 scratch, and every cache type
+ * read in place (int8s: MXINT8, whose codes count 2^-6). */
+typedef void (*scores_fn)(const lb_attn_job *j, const float *q, const uint8_t *const *rows, const float *ks,
+                          size_t n, float *s);
+typedef void (*pv_fn)(const lb_attn_job *j, const uint8_t *const *rows, const float *p, const float *vs, size_t n,
+                      float *o);
 
-static inline void prefetch_token(const lb_kv_view *v, const int32_t *table, lb_kv_cursor c, uint32_t g)
+#define ROW_FNS(T, SC, NAME)                                                                                  \
+    static void scores_##NAME(const lb_attn_job *j, const float *q, const uint8_t *const *rows,                \
+                              const float *ks, size_t n, float *s)                                             \
+    {                                                                                                          \
+        tile_scores_as(T, SC, j, q, rows, ks, n, s);                                                           \
+    }                                                                                                          \
+    static void pv_##NAME(const lb_attn_job *j, const uint8_t *const *rows, const float *p, const float *vs,   \
+                          size_t n, float *o)                                                                  \
+    {                                                                                                          \
+        tile_pv_as(T, SC, j, rows, p, vs, n, o);                                                               \
+    }
+ROW_FNS(LOWBIT_F32, 0, f32)
+ROW_FNS(LOWBIT_F16, 0, f16)
+ROW_FNS(LOWBIT_BF16, 0, bf16)
+ROW_FNS(LOWBIT_E4M3, 0, e4m3)
+ROW_FNS(LB_E4M3_NO_NAN, 0, e4m3_no_nan)
+ROW_FNS(LOWBIT_E5M2, 0, e5m2)
+ROW_FNS(LOWBIT_E4M3FNUZ, 0, e4m3fnuz)
+ROW_FNS(LOWBIT_E5M2FNUZ, 0, e5m2fnuz)
+ROW_FNS(LOWBIT_E3M2, 0, e3m2)
+ROW_FNS(LOWBIT_E2M3, 0, e2m3)
+ROW_FNS(LOWBIT_E2M1, 0, e2m1)
+ROW_FNS(LOWBIT_INT8, 0, int8)
+ROW_FNS(LOWBIT_INT8, 1, int8s)
+ROW_FNS(LOWBIT_INT4, 0, int4)
+ROW_FNS(LOWBIT_UINT4, 0, uint4)
+#undef ROW_FNS
+
+typedef struct row_fns {
+    scores_fn scores;
+    pv_fn pv;
+} row_fns;
+
+/* The in-place readers for a cache view (zero-point formats have none:
+ * they always go through the scratch). */
+static row_fns row_fns_for(const lb_kv_view *v)
 {
-    lb_kv_token t = lb_kv_locate_at(v, table, c.lpage, c.slot, g);
-    for (size_t b = 0; b < v->row_bytes; b += 64)
-        __builtin_prefetch(t.row + b);
-    if (v->scale_bytes)
-        __builtin_prefetch(t.scales);
-    if (v->zp_bytes)
-        __builtin_prefetch(t.zps);
+#define PICK(T, NAME) case T: return (row_fns){scores_##NAME, pv_##NAME};
+    switch (v->elem) {
+    PICK(LOWBIT_F16, f16) PICK(LOWBIT_BF16, bf16)
+    PICK(LOWBIT_E4M3, e4m3) PICK(LOWBIT_E5M2, e5m2) PICK(LOWBIT_E4M3FNUZ, e4m3fnuz) PICK(LOWBIT_E5M2FNUZ, e5m2fnuz)
+    PICK(LOWBIT_E3M2, e3m2) PICK(LOWBIT_E2M3, e2m3) PICK(LOWBIT_E2M1, e2m1)
+    PICK(LOWBIT_INT4, int4) PICK(LOWBIT_UINT4, uint4)
+    case LOWBIT_INT8: return v->code_value != 1.0f ? (row_fns){scores_int8s, pv_int8s} : (row_fns){scores_int8, pv_int8};
+    default: return (row_fns){scores_f32, pv_f32};
+    }
+#undef PICK
+}
+
+#ifndef IN_PLACE_ROWS
+#define IN_PLACE_ROWS 1
+#endif
+#ifndef WIDE_IN_PLACE_ROWS
+#define WIDE_IN_PLACE_ROWS 4
+#endif
+
+/* Whether n E4M3 codes at p hold a NaN (S.1111.111).  A tile without one,
+ * the usual case, is read without the per-element NaN fix-up. */
+static int e4m3_has_nan(const uint8_t *p, size_t n)
+{
+    typedef uint8_t u8x32 __attribute__((vector_size(32)));
+    const u8x32 mag = {0}, all = mag + 0x7F;
+    u8x32 hit = {0};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        u8x32 x;
+        memcpy(&x, p + i, 32);
+        hit |= (u8x32)((x & all) == all);
+    }
+    int any = 0;
+    for (; i < n; i++)
+        any |= (p[i] & 0x7F) == 0x7F;
+    uint64_t w[4];
+    memcpy(w, &hit, 32);
+    return any | ((w[0] | w[1] | w[2] | w[3]) != 0);
+}
+
+/* Read a view in place when at most this many rows share each tile.  A
+ * wide or INT8 row decodes in one or two instructions a vector, cheaper
+ * than the scratch's store and reload; the minifloats and packed types
+ * cost several, which pays to do once for a group of query heads. */
+static size_t in_place_rows(const lb_kv_view *v)
+{
+    if (v->scheme == LB_SCHEME_ZP)
+        return 0;
+    switch (v->elem) {
+    case LOWBIT_F32: case LOWBIT_F16: case LOWBIT_BF16: case LOWBIT_INT8:
+        return WIDE_IN_PLACE_ROWS;
+    default:
+        return IN_PLACE_ROWS;
+    }
+}
+
+/* Pages put a head's consecutive tokens in short runs (page_tokens rows)
+ * far apart, which the hardware prefetchers do not follow: while decoding
+ * a run, ask for the tokens PREFETCH_AHEAD positions on, run by run. */
+#ifndef PREFETCH_AHEAD
+#define PREFETCH_AHEAD 16
+#endif
+#ifndef LB_PF_HINT
+#define LB_PF_HINT 3
+#endif
+
+static inline void prefetch_bytes(const uint8_t *p, size_t n)
+{
+    if (!n)
+        return;
+    for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)63; a <= (uintptr_t)(p + n - 1); a += 64)
+        __builtin_prefetch((const void *)a, 0, LB_PF_HINT);
+}
+
+static void prefetch_span(const lb_attn_job *j, size_t pos, size_t count, size_t end, uint32_t g)
+{
+    if (count > end - pos)
+        count = end - pos;
+    lb_kv_cursor c = lb_kv_cursor_at(&j->k, pos);
+    while (count) {
+        size_t run = j->k.page_tokens - c.slot;
+        if (run > count)
+            run = count;
+        for (int w = 0; w < 2; w++) {
+            const lb_kv_view *v = w ? &j->v : &j->k;
+            lb_kv_token t = lb_kv_locate_at(v, j->table, c.lpage, c.slot, g);
+            prefetch_bytes(t.row, run * v->row_bytes);
+            prefetch_bytes(t.scales, run * v->scale_bytes);
+            prefetch_bytes(t.zps, run * v->zp_bytes);
+        }
+        count -= run;
+        c.lpage++;
+        c.slot = 0;
+    }
 }
 
 /* The task's scratch, cut to this call's head_dim. */
 typedef struct attn_scratch {
     float *kf, *vf;             /* the tile's K and V rows, KT x D */
-    float *ks, *vs, *w;         /* their block scales, and p * V scale, KT x MAXB */
+    float *ks, *vs;             /* their block scales, KT x MAXB */
     float *q, *o;               /* the task's rows, LB_ATTN_TASK_ROWS x D */
     float *s, *p;               /* one row's scores and weights over the tile */
 } attn_scratch;
 
 static size_t attention_scratch_bytes(const lb_attn_job *j)
 {
-    return sizeof(float) * (2 * (size_t)KT * j->D + 3 * (size_t)KT * MAXB + 2 * (size_t)LB_ATTN_TASK_ROWS * j->D +
+    return sizeof(float) * (2 * (size_t)KT * j->D + 2 * (size_t)KT * MAXB + 2 * (size_t)LB_ATTN_TASK_ROWS * j->D +
                             2 * (size_t)KT);
 }
 
@@ -346,7 +575,6 @@ static attn_scratch scratch_cut(const lb_attn_job *j, void *mem)
     s.vf = f; f += (size_t)KT * j->D;
     s.ks = f; f += KT * MAXB;
     s.vs = f; f += KT * MAXB;
-    s.w = f; f += KT * MAXB;
     s.q = f; f += (size_t)LB_ATTN_TASK_ROWS * j->D;
     s.o = f; f += (size_t)LB_ATTN_TASK_ROWS * j->D;
     s.s = f; f += KT;
@@ -364,7 +592,7 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
     for (size_t r = 0; r < rows; r++) {
         size_t i = q0 + r / nh, h = h0 + r % nh;
         const uint8_t *qp = j->q + lowbit_dtype_bytes(j->q_type, i * j->q_stride + h * D);
-        decode_elems(j->q_type, qp, D, 1.0f, NULL, NULL, (sc->q + r * D));
+        decode_q(j->q_type, qp, D, sc->q + r * D);
         memset((sc->o + r * D), 0, D * sizeof(float));
         m[r] = -INFINITY;
         l[r] = 0.0f;
@@ -372,28 +600,60 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
         if (vis > vis_max)
             vis_max = vis;
     }
+    const int k_in_place = rows <= in_place_rows(&j->k), v_in_place = rows <= in_place_rows(&j->v);
+    const row_fns kfn = k_in_place ? row_fns_for(&j->k) : (row_fns){scores_f32, pv_f32};
+    const row_fns vfn = v_in_place ? row_fns_for(&j->v) : (row_fns){scores_f32, pv_f32};
+    const uint8_t *krow[KT], *vrow[KT];
     for (size_t t0 = 0; t0 < vis_max; t0 += KT) {
         size_t t1 = t0 + KT < vis_max ? t0 + KT : vis_max;
-        /* K and V share page_tokens, so one cursor walks both */
-        lb_kv_cursor cur = lb_kv_cursor_at(&j->k, t0), ahead = lb_kv_cursor_at(&j->k, t0 + PREFETCH_AHEAD);
-        for (size_t jj = t0; jj < t1; jj++) {
-            if (jj + PREFETCH_AHEAD < vis_max) {
-                prefetch_token(&j->k, j->table, ahead, g);
-                prefetch_token(&j->v, j->table, ahead, g);
-            }
-            lb_kv_cursor_next(&j->k, &ahead);
+        /* K and V share page_tokens: the tile is decoded in runs of
+         * consecutive tokens of one page, contiguous in both caches */
+        lb_kv_cursor cur = lb_kv_cursor_at(&j->k, t0);
+        int k_nan = 0, v_nan = 0;
+        for (size_t jj = t0; jj < t1;) {
+            size_t run = j->k.page_tokens - cur.slot;
+            if (run > t1 - jj)
+                run = t1 - jj;
+            if (jj + PREFETCH_AHEAD < vis_max)
+                prefetch_span(j, jj + PREFETCH_AHEAD, run, vis_max, g);
+            const size_t i0 = jj - t0;
             lb_kv_token kt = lb_kv_locate_at(&j->k, j->table, cur.lpage, cur.slot, g);
-            decode_token(&j->k, &kt, sc->kf + (jj - t0) * D, sc->ks + (jj - t0) * MAXB);
+            decode_run_scales(&j->k, &kt, run, sc->ks + i0 * j->k.nblk);
+            if (k_in_place) {
+                if (j->k.elem == LOWBIT_E4M3 && !k_nan)
+                    k_nan = e4m3_has_nan(kt.row, run * j->k.row_bytes);
+                for (size_t i = 0; i < run; i++)
+                    krow[i0 + i] = kt.row + i * j->k.row_bytes;
+            } else {
+                decode_run(&j->k, &kt, run, sc->kf + i0 * D);
+                for (size_t i = 0; i < run; i++)
+                    krow[i0 + i] = (const uint8_t *)(sc->kf + (i0 + i) * D);
+            }
             lb_kv_token vt = lb_kv_locate_at(&j->v, j->table, cur.lpage, cur.slot, g);
-            decode_token(&j->v, &vt, sc->vf + (jj - t0) * D, sc->vs + (jj - t0) * MAXB);
-            lb_kv_cursor_next(&j->k, &cur);
+            decode_run_scales(&j->v, &vt, run, sc->vs + i0 * j->v.nblk);
+            if (v_in_place) {
+                if (j->v.elem == LOWBIT_E4M3 && !v_nan)
+                    v_nan = e4m3_has_nan(vt.row, run * j->v.row_bytes);
+                for (size_t i = 0; i < run; i++)
+                    vrow[i0 + i] = vt.row + i * j->v.row_bytes;
+            } else {
+                decode_run(&j->v, &vt, run, sc->vf + i0 * D);
+                for (size_t i = 0; i < run; i++)
+                    vrow[i0 + i] = (const uint8_t *)(sc->vf + (i0 + i) * D);
+            }
+            jj += run;
+            cur.lpage++;
+            cur.slot = 0;
         }
+        const row_fns no_nan = {scores_e4m3_no_nan, pv_e4m3_no_nan};
+        const row_fns tkfn = k_in_place && j->k.elem == LOWBIT_E4M3 && !k_nan ? no_nan : kfn;
+        const row_fns tvfn = v_in_place && j->v.elem == LOWBIT_E4M3 && !v_nan ? no_nan : vfn;
         for (size_t r = 0; r < rows; r++) {
             size_t i = q0 + r / nh, vis = lb_attn_visible(j, i);
             if (vis <= t0)
                 continue;
             size_t n = (vis < t1 ? vis : t1) - t0;
-            tile_scores(j, (sc->q + r * D), sc->kf, sc->ks, n, sc->s);
+            tkfn.scores(j, sc->q + r * D, krow, sc->ks, n, sc->s);
             float mn = m[r];
             for (size_t jj = 0; jj < n; jj++) {
                 if (j->mask)
@@ -413,17 +673,12 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
                 st(sc->p + jj, lbv_expf(ld(sc->s + jj) - mn));
             for (; jj < n; jj++)
                 sc->p[jj] = lb_expf(sc->s[jj] - mn);
-            float lr = l[r]; /* in a register: the stores to w would keep it in memory */
-            for (jj = 0; jj < n; jj++) {
-                float p = sc->p[jj];
-                if (p == 0.0f)
-                    continue;
-                lr = lr + p;
-                for (uint32_t b = 0; b < j->v.nblk; b++)
-                    sc->w[jj * MAXB + b] = p * sc->vs[jj * MAXB + b];
-            }
+            float lr = l[r];
+            for (jj = 0; jj < n; jj++)
+                if (sc->p[jj] != 0.0f)
+                    lr = lr + sc->p[jj];
             l[r] = lr;
-            tile_pv(D, j->v.blk, sc->vf, sc->p, sc->w, n, (sc->o + r * D));
+            tvfn.pv(j, vrow, sc->p, sc->vs, n, sc->o + r * D);
         }
     }
     for (size_t r = 0; r < rows; r++) {

@@ -51,11 +51,33 @@ LBV_FI lbv_u32 load_wide(lowbit_dtype t, const uint8_t *p, size_t i)
     }
 }
 
+/* A pseudo type for load_f32bits: E4M3 codes that are known to hold no
+ * NaN (the caller has looked), which saves the NaN fix-up. */
+#define LB_E4M3_NO_NAN ((lowbit_dtype)(LOWBIT_DTYPE_COUNT + 1))
+
 /* LBV_N elements of any type t from element i of p, as f32 bits. */
 LBV_FI lbv_u32 load_f32bits(lowbit_dtype t, const uint8_t *p, size_t i)
 {
     if (t == LOWBIT_F32 || t == LOWBIT_F16 || t == LOWBIT_BF16)
         return load_wide(t, p, i);
+#ifdef LBV_HAVE_FP8_VIA_F16
+    /* OCP FP8 through the f16 converter; its NaN codes (E4M3 S.1111.111,
+     * landing on +-480; E5M2's, NaN already) become the canonical quiet
+     * NaN with their sign, as lbv_mf_decode gives. */
+    if (t == LOWBIT_E4M3) {
+        lbv_u32 u = lbv_as_u32(lbv_as_f32(lbv_load_fp8_via_f16(p + i, 0)) * 0x1p8f);
+        return lbv_sel((u & 0x7FFFFFFFu) == lb_f32_bits(480.0f), (u & 0x80000000u) | 0x7FC00000u, u);
+    }
+    if (t == LB_E4M3_NO_NAN) /* codes known to hold no NaN */
+        return lbv_as_u32(lbv_as_f32(lbv_load_fp8_via_f16(p + i, 0)) * 0x1p8f);
+    if (t == LOWBIT_E5M2) {
+        lbv_u32 u = lbv_load_fp8_via_f16(p + i, 1);
+        return lbv_sel((u & 0x7FFFFFFFu) > 0x7F800000u, (u & 0x80000000u) | 0x7FC00000u, u);
+    }
+#else
+    if (t == LB_E4M3_NO_NAN)
+        t = LOWBIT_E4M3;
+#endif
     return decode_codes(t, load_codes(lb_bits(t), p, i));
 }
 
