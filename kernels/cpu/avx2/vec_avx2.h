@@ -76,6 +76,17 @@ LBV_FI lbv_u32 lbv_load_f16(const void *p)
     return (lbv_u32)_mm256_castps_si256(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)));
 }
 
+/* table[idx] per lane, idx < 16: two vpermd over the halves, picked by
+ * bit 3 (moved to the sign bit for vblendvps). */
+#define LBV_HAVE_LUT16 1
+LBV_FI lbv_u32 lbv_lut16(const uint32_t table[16], lbv_u32 idx)
+{
+    __m256i i = (__m256i)idx;
+    __m256 lo = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)table), i));
+    __m256 hi = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(table + 8)), i));
+    return (lbv_u32)_mm256_castps_si256(_mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(i, 28))));
+}
+
 /* LBV_N FP8 codes as the f16 with the same sign, exponent field and
  * mantissa (E5M2: the code is f16's top byte; E4M3: the 7 magnitude bits
  * one place lower, the sign moved up by adding it to itself), converted

@@ -105,6 +105,13 @@ LBV_FI lbv_u32 lbv_load_f16(const void *p)
     return lbv_v(_mm512_castps_si512(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p))));
 }
 
+/* table[idx] per lane, idx < 16 (vpermd). */
+#define LBV_HAVE_LUT16 1
+LBV_FI lbv_u32 lbv_lut16(const uint32_t table[16], lbv_u32 idx)
+{
+    return lbv_v(_mm512_permutexvar_epi32(lbv_m(idx), _mm512_loadu_si512(table)));
+}
+
 /* LBV_N FP8 codes as the f16 with the same sign, exponent field and
  * mantissa (E5M2: the code is f16's top byte; E4M3: the 7 magnitude bits
  * one place lower, the sign moved up by adding it to itself), converted

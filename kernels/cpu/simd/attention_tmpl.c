@@ -89,11 +89,16 @@ LBV_FI void decode_elems_as(const lowbit_dtype e, const uint8_t *p, uint32_t D, 
         }
         return;
     }
+    /* zero points come with the integer types: the code as an integer,
+     * less the zero point, converted once (the value is exact) */
     for (uint32_t b = 0; b < zv->nblk; b++) {
-        int32_t zp = lb_kv_zero_point(zv, zt, b);
+        /* lb_kv_zero_point with the type a constant, so the codec folds */
+        const int32_t zp = (int32_t)lb_decode(e, lb_load_code(e, zt->zps, b));
         for (uint32_t d = b * zv->blk; d < (b + 1) * zv->blk; d += LBV_N) {
-            lbv_f32 x = lbv_as_f32(load_f32bits(e, p, d));
-            st(dst + d, lbv_i32_to_f32(lbv_f32_to_i32_trunc(x) - zp));
+            lbv_u32 c = load_codes(lb_bits(e), p, d);
+            lbv_i32 n = e == LOWBIT_INT8 ? (lbv_i32)(c << 24) >> 24
+                        : e == LOWBIT_INT4 ? (lbv_i32)(c << 28) >> 28 : (lbv_i32)c;
+            st(dst + d, lbv_i32_to_f32(n - zp));
         }
     }
 }

@@ -51,6 +51,15 @@ LBV_FI lbv_u32 load_wide(lowbit_dtype t, const uint8_t *p, size_t i)
     }
 }
 
+#ifdef LBV_HAVE_LUT16
+/* The f32 bits of the sixteen E2M1 codes (0, 0.5, 1, 1.5, 2, 3, 4, 6 and
+ * their negatives; lowbit-check holds them to lb_decode). */
+static const uint32_t lb_e2m1_f32_bits[16] = {
+    0x00000000u, 0x3F000000u, 0x3F800000u, 0x3FC00000u, 0x40000000u, 0x40400000u, 0x40800000u, 0x40C00000u,
+    0x80000000u, 0xBF000000u, 0xBF800000u, 0xBFC00000u, 0xC0000000u, 0xC0400000u, 0xC0800000u, 0xC0C00000u,
+};
+#endif
+
 /* A pseudo type for load_f32bits: E4M3 codes that are known to hold no
  * NaN (the caller has looked), which saves the NaN fix-up. */
 #define LB_E4M3_NO_NAN ((lowbit_dtype)(LOWBIT_DTYPE_COUNT + 1))
@@ -77,6 +86,10 @@ LBV_FI lbv_u32 load_f32bits(lowbit_dtype t, const uint8_t *p, size_t i)
 #else
     if (t == LB_E4M3_NO_NAN)
         t = LOWBIT_E4M3;
+#endif
+#ifdef LBV_HAVE_LUT16
+    if (t == LOWBIT_E2M1) /* sixteen codes: the values themselves, looked up */
+        return lbv_lut16(lb_e2m1_f32_bits, lbv_load_u4(p + i / 2));
 #endif
     return decode_codes(t, load_codes(lb_bits(t), p, i));
 }
