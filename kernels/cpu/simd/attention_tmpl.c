@@ -5,8 +5,11 @@
  * (kernels/cpu/ref/attention_ref.c) operation for operation:
  *
  *  - a task's rows (query heads of one kv head x query tokens) share each
- *    key tile: its K and V rows are decoded once into f32 scratch (exact),
- *    with their block scales, and every row reads them from there;
+ *    key tile, walked in runs of consecutive tokens of one page (contiguous
+ *    rows): its block scales are decoded into scratch, and its K and V rows
+ *    either decoded once into f32 scratch (exact) for every row to read, or,
+ *    when few rows share the tile (decode), read in place and decoded in
+ *    registers where they are used (in_place_rows); same values either way;
  *  - the score's sixteen lane sums are LB_ATTN_LANES / LBV_N vectors, so
  *    the per-lane fmaf chains are the vector FMAs; the lane tree adds
  *    vectors first (lanes 8 apart, then 4 ... while they are in different
