@@ -41,6 +41,7 @@ static void kv_fmts_init(void)
         {"int4 g32 f16 zp", lowbit_format_int_group(LOWBIT_INT4, 32, LOWBIT_F16, 1)},
         {"int4 g64 f32", lowbit_format_int_group(LOWBIT_INT4, 64, LOWBIT_F32, 0)},
         {"uint4 g16 bf16 zp", lowbit_format_int_group(LOWBIT_UINT4, 16, LOWBIT_BF16, 1)},
+        {"int4 g48 f16 zp", lowbit_format_int_group(LOWBIT_INT4, 48, LOWBIT_F16, 1)}, /* blocks across PV chunks */
         {"mxfp8 e4m3", lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR)},
         {"mxfp8 e5m2", lowbit_format_mx(LOWBIT_E5M2, LOWBIT_SCALE_RCEIL)},
         {"mxfp6 e3m2", lowbit_format_mx(LOWBIT_E3M2, LOWBIT_SCALE_FLOOR)},
@@ -137,8 +138,14 @@ static int case_make(attn_case *c, const lowbit_format *fk, const lowbit_format 
     static const uint32_t pts[] = {16, 1, 64, 5};
     memset(c, 0, sizeof *c);
     uint32_t D = dims[idx % 5];
-    if ((fk->block_cols && D % fk->block_cols) || (fv->block_cols && D % fv->block_cols))
-        D = 128;
+    if ((fk->block_cols && D % fk->block_cols) || (fv->block_cols && D % fv->block_cols)) {
+        /* the least multiple of both blocks that is at least 64 (g48 x g64: 192) */
+        uint32_t bk = fk->block_cols ? fk->block_cols : 16, bv = fv->block_cols ? fv->block_cols : 16, l = bk;
+        while (l % bv)
+            l += bk;
+        for (D = l; D < 64; D += l) {
+        }
+    }
     uint32_t hq = heads[(idx / 5) % 5][0], hkv = heads[(idx / 5) % 5][1];
     size_t kv_len = lens[(idx * 7 + 3) % 8];
     size_t nq = qts[(idx / 3) % 5];

@@ -159,6 +159,25 @@ static void decode_run_scales(const lb_kv_view *v, const lb_kv_token *t, size_t 
     }
 }
 
+/* The zero points of `count` consecutive tokens of one page starting at
+ * t, nblk per token, at z (lb_kv_zero_point's values). */
+LBV_FI void decode_run_zero_points_as(const lowbit_dtype e, const lb_kv_view *v, const lb_kv_token *t, size_t count,
+                                      int32_t *z)
+{
+    for (size_t i = 0; i < count; i++)
+        for (uint32_t b = 0; b < v->nblk; b++)
+            z[i * v->nblk + b] = (int32_t)lb_decode(e, lb_load_code(e, t->zps + i * v->zp_bytes, b));
+}
+
+static void decode_run_zero_points(const lb_kv_view *v, const lb_kv_token *t, size_t count, int32_t *z)
+{
+    switch (v->elem) {
+    case LOWBIT_INT8:  decode_run_zero_points_as(LOWBIT_INT8, v, t, count, z); break;
+    case LOWBIT_INT4:  decode_run_zero_points_as(LOWBIT_INT4, v, t, count, z); break;
+    default:           decode_run_zero_points_as(LOWBIT_UINT4, v, t, count, z); break;
+    }
+}
+
 /* `count` consecutive tokens of one page starting at t, as exact f32 rows
  * (zero points applied) at dst, D apart. */
 LBV_FI void decode_run_as(const lowbit_dtype e, const lb_kv_view *v, const lb_kv_token *t, size_t count, float *dst)
@@ -283,15 +302,23 @@ LBV_FI lbv_f32 lane_tree_vectors(lbv_f32 acc[ANV])
 /*
  * Where a tile's K and V rows are read from: rows[jj] points at key jj's
  * row, either exact f32 in the decoded scratch (E = LOWBIT_F32) or the
- * cache's own codes (E = the cache's type; SC: times code_value, MXINT8),
- * decoded in registers as they are used.  The values are the same either
+ * cache's own codes (E = the cache's type; SC: ROW_SCALED times
+ * code_value for MXINT8, ROW_ZP less the block zero points, which the
+ * caller has decoded), decoded in registers as they are used.  The values are the same either
  * way, so is every result; decoding in place saves the scratch round trip
  * when few rows share the tile, decoding once pays when many do.
  */
-LBV_FI lbv_f32 row_vec(const lowbit_dtype E, const int SC, const uint8_t *row, uint32_t i, float cv)
+enum { ROW_PLAIN, ROW_SCALED, ROW_ZP };
+
+LBV_FI lbv_f32 row_vec(const lowbit_dtype E, const int SC, const uint8_t *row, uint32_t i, float cv, int32_t zp)
 {
+    if (SC == ROW_ZP) { /* integer codes less the block's zero point (decode_elems_as) */
+        lbv_u32 c = load_codes(lb_bits(E), row, i);
+        lbv_i32 n = E == LOWBIT_INT8 ? (lbv_i32)(c << 24) >> 24 : E == LOWBIT_INT4 ? (lbv_i32)(c << 28) >> 28 : (lbv_i32)c;
+        return lbv_i32_to_f32(n - zp);
+    }
     lbv_f32 x = lbv_as_f32(load_f32bits(E, row, i));
-    return SC ? x * cv : x;
+    return SC == ROW_SCALED ? x * cv : x;
 }
 
 /* Keys per pass of keys_lanes: each lane sum is a chain of dependent FMAs
@@ -303,7 +330,8 @@ LBV_FI lbv_f32 row_vec(const lowbit_dtype E, const int SC, const uint8_t *row, u
 /* Block-scaled lane sums of the NK (<= KB) keys rows[0 .. NK - 1], scales
  * ks (nblk per key). */
 LBV_FI void keys_lanes(const lowbit_dtype E, const int SC, const int NK, const float *q, const uint8_t *const *rows,
-                       float cv, const float *ks, uint32_t blk, uint32_t nblk, lbv_f32 a[KB][ANV])
+                       float cv, const float *ks, const int32_t *kz, uint32_t blk, uint32_t nblk,
+                       lbv_f32 a[KB][ANV])
 {
     for (int k = 0; k < NK; k++)
         for (int v = 0; v < ANV; v++)
@@ -317,7 +345,8 @@ LBV_FI void keys_lanes(const lowbit_dtype E, const int SC, const int NK, const f
             for (int v = 0; v < ANV; v++) {
                 lbv_f32 qv = ld(q + d + v * LBV_N);
                 for (int k = 0; k < NK; k++)
-                    p[k][v] = lbv_fma(qv, row_vec(E, SC, rows[k], d + v * LBV_N, cv), p[k][v]);
+                    p[k][v] = lbv_fma(qv, row_vec(E, SC, rows[k], d + v * LBV_N, cv, SC == ROW_ZP ? kz[k * nblk + b] : 0),
+                                      p[k][v]);
             }
         for (int k = 0; k < NK; k++) {
             lbv_f32 sk = bcast(ks[k * nblk + b]);
@@ -330,7 +359,7 @@ LBV_FI void keys_lanes(const lowbit_dtype E, const int SC, const int NK, const f
 /* Scores of one query row against keys [0, n) of the tile: LBV_N keys at a
  * time (KB per pass) through lane_tree_keys, the rest one by one. */
 LBV_FI void tile_scores_as(const lowbit_dtype E, const int SC, const lb_attn_job *j, const float *q,
-                           const uint8_t *const *rows, const float *ks, size_t n, float *s)
+                           const uint8_t *const *rows, const float *ks, const int32_t *kz, size_t n, float *s)
 {
     const uint32_t blk = j->k.blk, nblk = j->k.nblk;
     const float cv = j->k.code_value;
@@ -340,7 +369,7 @@ LBV_FI void tile_scores_as(const lowbit_dtype E, const int SC, const lb_attn_job
         lbv_f32 r[LBV_N];
         for (int k0 = 0; k0 < LBV_N; k0 += KB) {
             lbv_f32 a[KB][ANV];
-            keys_lanes(E, SC, KB, q, rows + jj + k0, cv, ks + (jj + k0) * nblk, blk, nblk, a);
+            keys_lanes(E, SC, KB, q, rows + jj + k0, cv, ks + (jj + k0) * nblk, kz + (jj + k0) * nblk, blk, nblk, a);
             for (int k = 0; k < KB; k++)
                 r[k0 + k] = lane_tree_vectors(a[k]);
         }
@@ -348,7 +377,7 @@ LBV_FI void tile_scores_as(const lowbit_dtype E, const int SC, const lb_attn_job
     }
     for (; jj < n; jj++) {
         lbv_f32 a[KB][ANV];
-        keys_lanes(E, SC, 1, q, rows + jj, cv, ks + jj * nblk, blk, nblk, a);
+        keys_lanes(E, SC, 1, q, rows + jj, cv, ks + jj * nblk, kz + jj * nblk, blk, nblk, a);
         s[jj] = lane_tree(a[0]) * j->score_scale;
     }
 }
@@ -359,7 +388,8 @@ LBV_FI void tile_scores_as(const lowbit_dtype E, const int SC, const lb_attn_job
  * per block and key, rounded once as in the reference, broadcast once.
  * BPC 0: blocks that straddle chunks (48, 80 ...), a block per vector. */
 LBV_FI void pv_chunk(const lowbit_dtype E, const int SC, const int BPC, const lb_attn_job *j, uint32_t d0,
-                     const uint8_t *const *rows, const float *p, const float *vs, size_t n, float *o)
+                     const uint8_t *const *rows, const float *p, const float *vs, const int32_t *vz, size_t n,
+                     float *o)
 {
     const uint32_t blk = j->v.blk, nblk = j->v.nblk;
     const float cv = j->v.code_value;
@@ -373,15 +403,18 @@ LBV_FI void pv_chunk(const lowbit_dtype E, const int SC, const int BPC, const lb
         if (p[jj] == 0.0f)
             continue;
         const float *sj = vs + jj * nblk;
+        const int32_t *zj = vz + jj * nblk;
         if (BPC == 0) {
             for (int v = 0; v < CHV; v++)
-                acc[v] = lbv_fma(bcast(p[jj] * sj[bi[v]]), row_vec(E, SC, rows[jj], d0 + v * LBV_N, cv), acc[v]);
+                acc[v] = lbv_fma(bcast(p[jj] * sj[bi[v]]),
+                                 row_vec(E, SC, rows[jj], d0 + v * LBV_N, cv, SC == ROW_ZP ? zj[bi[v]] : 0), acc[v]);
             continue;
         }
         for (int c = 0; c < BPC; c++) {
             const lbv_f32 w = bcast(p[jj] * sj[bi[0] + c]);
+            const int32_t zp = SC == ROW_ZP ? zj[bi[0] + c] : 0;
             for (int v = c * CHV / BPC; v < (c + 1) * CHV / BPC; v++)
-                acc[v] = lbv_fma(w, row_vec(E, SC, rows[jj], d0 + v * LBV_N, cv), acc[v]);
+                acc[v] = lbv_fma(w, row_vec(E, SC, rows[jj], d0 + v * LBV_N, cv, zp), acc[v]);
         }
     }
     for (int v = 0; v < CHV; v++)
@@ -390,20 +423,20 @@ LBV_FI void pv_chunk(const lowbit_dtype E, const int SC, const int BPC, const lb
 
 /* o += sum over the tile's keys of (p * sv) * v. */
 LBV_FI void tile_pv_as(const lowbit_dtype E, const int SC, const lb_attn_job *j, const uint8_t *const *rows,
-                       const float *p, const float *vs, size_t n, float *o)
+                       const float *p, const float *vs, const int32_t *vz, size_t n, float *o)
 {
     const uint32_t D = j->D, blk = j->v.blk, nblk = j->v.nblk;
     const float cv = j->v.code_value;
     uint32_t d0 = 0;
     for (; d0 + CHUNK <= D; d0 += CHUNK) {
         if (blk % CHUNK == 0)
-            pv_chunk(E, SC, 1, j, d0, rows, p, vs, n, o);
+            pv_chunk(E, SC, 1, j, d0, rows, p, vs, vz, n, o);
         else if (blk == CHUNK / 2)
-            pv_chunk(E, SC, 2, j, d0, rows, p, vs, n, o);
+            pv_chunk(E, SC, 2, j, d0, rows, p, vs, vz, n, o);
         else if (blk == CHUNK / 4)
-            pv_chunk(E, SC, 4, j, d0, rows, p, vs, n, o);
+            pv_chunk(E, SC, 4, j, d0, rows, p, vs, vz, n, o);
         else
-            pv_chunk(E, SC, 0, j, d0, rows, p, vs, n, o);
+            pv_chunk(E, SC, 0, j, d0, rows, p, vs, vz, n, o);
     }
     for (; d0 < D; d0 += LB_ATTN_LANES) {
         lbv_f32 acc[ANV];
@@ -413,8 +446,9 @@ LBV_FI void tile_pv_as(const lowbit_dtype E, const int SC, const lb_attn_job *j,
             if (p[jj] == 0.0f)
                 continue;
             lbv_f32 wv = bcast(p[jj] * vs[jj * nblk + d0 / blk]);
+            const int32_t zp = SC == ROW_ZP ? vz[jj * nblk + d0 / blk] : 0;
             for (int v = 0; v < ANV; v++)
-                acc[v] = lbv_fma(wv, row_vec(E, SC, rows[jj], d0 + v * LBV_N, cv), acc[v]);
+                acc[v] = lbv_fma(wv, row_vec(E, SC, rows[jj], d0 + v * LBV_N, cv, zp), acc[v]);
         }
         for (int v = 0; v < ANV; v++)
             st(o + d0 + v * LBV_N, acc[v]);
@@ -422,38 +456,42 @@ LBV_FI void tile_pv_as(const lowbit_dtype E, const int SC, const lb_attn_job *j,
 }
 
 /* One instance of each per row type: the f32 scratch, and every cache type
- * read in place (int8s: MXINT8, whose codes count 2^-6). */
+ * read in place (int8s: MXINT8, whose codes count 2^-6; *z: with zero
+ * points). */
 typedef void (*scores_fn)(const lb_attn_job *j, const float *q, const uint8_t *const *rows, const float *ks,
-                          size_t n, float *s);
-typedef void (*pv_fn)(const lb_attn_job *j, const uint8_t *const *rows, const float *p, const float *vs, size_t n,
-                      float *o);
+                          const int32_t *kz, size_t n, float *s);
+typedef void (*pv_fn)(const lb_attn_job *j, const uint8_t *const *rows, const float *p, const float *vs,
+                      const int32_t *vz, size_t n, float *o);
 
 #define ROW_FNS(T, SC, NAME)                                                                                  \
     static void scores_##NAME(const lb_attn_job *j, const float *q, const uint8_t *const *rows,                \
-                              const float *ks, size_t n, float *s)                                             \
+                              const float *ks, const int32_t *kz, size_t n, float *s)                          \
     {                                                                                                          \
-        tile_scores_as(T, SC, j, q, rows, ks, n, s);                                                           \
+        tile_scores_as(T, SC, j, q, rows, ks, kz, n, s);                                                       \
     }                                                                                                          \
     static void pv_##NAME(const lb_attn_job *j, const uint8_t *const *rows, const float *p, const float *vs,   \
-                          size_t n, float *o)                                                                  \
+                          const int32_t *vz, size_t n, float *o)                                               \
     {                                                                                                          \
-        tile_pv_as(T, SC, j, rows, p, vs, n, o);                                                               \
+        tile_pv_as(T, SC, j, rows, p, vs, vz, n, o);                                                           \
     }
-ROW_FNS(LOWBIT_F32, 0, f32)
-ROW_FNS(LOWBIT_F16, 0, f16)
-ROW_FNS(LOWBIT_BF16, 0, bf16)
-ROW_FNS(LOWBIT_E4M3, 0, e4m3)
-ROW_FNS(LB_E4M3_NO_NAN, 0, e4m3_no_nan)
-ROW_FNS(LOWBIT_E5M2, 0, e5m2)
-ROW_FNS(LOWBIT_E4M3FNUZ, 0, e4m3fnuz)
-ROW_FNS(LOWBIT_E5M2FNUZ, 0, e5m2fnuz)
-ROW_FNS(LOWBIT_E3M2, 0, e3m2)
-ROW_FNS(LOWBIT_E2M3, 0, e2m3)
-ROW_FNS(LOWBIT_E2M1, 0, e2m1)
-ROW_FNS(LOWBIT_INT8, 0, int8)
-ROW_FNS(LOWBIT_INT8, 1, int8s)
-ROW_FNS(LOWBIT_INT4, 0, int4)
-ROW_FNS(LOWBIT_UINT4, 0, uint4)
+ROW_FNS(LOWBIT_F32, ROW_PLAIN, f32)
+ROW_FNS(LOWBIT_F16, ROW_PLAIN, f16)
+ROW_FNS(LOWBIT_BF16, ROW_PLAIN, bf16)
+ROW_FNS(LOWBIT_E4M3, ROW_PLAIN, e4m3)
+ROW_FNS(LB_E4M3_NO_NAN, ROW_PLAIN, e4m3_no_nan)
+ROW_FNS(LOWBIT_E5M2, ROW_PLAIN, e5m2)
+ROW_FNS(LOWBIT_E4M3FNUZ, ROW_PLAIN, e4m3fnuz)
+ROW_FNS(LOWBIT_E5M2FNUZ, ROW_PLAIN, e5m2fnuz)
+ROW_FNS(LOWBIT_E3M2, ROW_PLAIN, e3m2)
+ROW_FNS(LOWBIT_E2M3, ROW_PLAIN, e2m3)
+ROW_FNS(LOWBIT_E2M1, ROW_PLAIN, e2m1)
+ROW_FNS(LOWBIT_INT8, ROW_PLAIN, int8)
+ROW_FNS(LOWBIT_INT8, ROW_SCALED, int8s)
+ROW_FNS(LOWBIT_INT4, ROW_PLAIN, int4)
+ROW_FNS(LOWBIT_UINT4, ROW_PLAIN, uint4)
+ROW_FNS(LOWBIT_INT8, ROW_ZP, int8z)
+ROW_FNS(LOWBIT_INT4, ROW_ZP, int4z)
+ROW_FNS(LOWBIT_UINT4, ROW_ZP, uint4z)
 #undef ROW_FNS
 
 typedef struct row_fns {
@@ -461,10 +499,12 @@ typedef struct row_fns {
     pv_fn pv;
 } row_fns;
 
-/* The in-place readers for a cache view (zero-point formats have none:
- * they always go through the scratch). */
+/* The in-place readers for a cache view. */
 static row_fns row_fns_for(const lb_kv_view *v)
 {
+    if (v->scheme == LB_SCHEME_ZP)
+        return v->elem == LOWBIT_INT8 ? (row_fns){scores_int8z, pv_int8z}
+               : v->elem == LOWBIT_INT4 ? (row_fns){scores_int4z, pv_int4z} : (row_fns){scores_uint4z, pv_uint4z};
 #define PICK(T, NAME) case T: return (row_fns){scores_##NAME, pv_##NAME};
     switch (v->elem) {
     PICK(LOWBIT_F16, f16) PICK(LOWBIT_BF16, bf16)
@@ -512,7 +552,7 @@ static int e4m3_has_nan(const uint8_t *p, size_t n)
 static size_t in_place_rows(const lb_kv_view *v)
 {
     if (v->scheme == LB_SCHEME_ZP)
-        return 0;
+        return IN_PLACE_ROWS;
     switch (v->elem) {
     case LOWBIT_F32: case LOWBIT_F16: case LOWBIT_BF16: case LOWBIT_INT8:
         return WIDE_IN_PLACE_ROWS;
@@ -565,13 +605,14 @@ static void prefetch_span(const lb_attn_job *j, size_t pos, size_t count, size_t
 typedef struct attn_scratch {
     float *kf, *vf;             /* the tile's K and V rows, KT x D */
     float *ks, *vs;             /* their block scales, KT x MAXB */
+    int32_t *kz, *vz;           /* their zero points when read in place, KT x MAXB */
     float *q, *o;               /* the task's rows, LB_ATTN_TASK_ROWS x D */
     float *s, *p;               /* one row's scores and weights over the tile */
 } attn_scratch;
 
 static size_t attention_scratch_bytes(const lb_attn_job *j)
 {
-    return sizeof(float) * (2 * (size_t)KT * j->D + 2 * (size_t)KT * MAXB + 2 * (size_t)LB_ATTN_TASK_ROWS * j->D +
+    return sizeof(float) * (2 * (size_t)KT * j->D + 4 * (size_t)KT * MAXB + 2 * (size_t)LB_ATTN_TASK_ROWS * j->D +
                             2 * (size_t)KT);
 }
 
@@ -583,6 +624,8 @@ static attn_scratch scratch_cut(const lb_attn_job *j, void *mem)
     s.vf = f; f += (size_t)KT * j->D;
     s.ks = f; f += KT * MAXB;
     s.vs = f; f += KT * MAXB;
+    s.kz = (int32_t *)f; f += KT * MAXB;
+    s.vz = (int32_t *)f; f += KT * MAXB;
     s.q = f; f += (size_t)LB_ATTN_TASK_ROWS * j->D;
     s.o = f; f += (size_t)LB_ATTN_TASK_ROWS * j->D;
     s.s = f; f += KT;
@@ -632,6 +675,8 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
                     k_nan = e4m3_has_nan(kt.row, run * j->k.row_bytes);
                 for (size_t i = 0; i < run; i++)
                     krow[i0 + i] = kt.row + i * j->k.row_bytes;
+                if (j->k.scheme == LB_SCHEME_ZP)
+                    decode_run_zero_points(&j->k, &kt, run, sc->kz + i0 * j->k.nblk);
             } else {
                 decode_run(&j->k, &kt, run, sc->kf + i0 * D);
                 for (size_t i = 0; i < run; i++)
@@ -644,6 +689,8 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
                     v_nan = e4m3_has_nan(vt.row, run * j->v.row_bytes);
                 for (size_t i = 0; i < run; i++)
                     vrow[i0 + i] = vt.row + i * j->v.row_bytes;
+                if (j->v.scheme == LB_SCHEME_ZP)
+                    decode_run_zero_points(&j->v, &vt, run, sc->vz + i0 * j->v.nblk);
             } else {
                 decode_run(&j->v, &vt, run, sc->vf + i0 * D);
                 for (size_t i = 0; i < run; i++)
@@ -661,7 +708,7 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
             if (vis <= t0)
                 continue;
             size_t n = (vis < t1 ? vis : t1) - t0;
-            tkfn.scores(j, sc->q + r * D, krow, sc->ks, n, sc->s);
+            tkfn.scores(j, sc->q + r * D, krow, sc->ks, sc->kz, n, sc->s);
             float mn = m[r];
             for (size_t jj = 0; jj < n; jj++) {
                 if (j->mask)
@@ -686,7 +733,7 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
                 if (sc->p[jj] != 0.0f)
                     lr = lr + sc->p[jj];
             l[r] = lr;
-            tvfn.pv(j, vrow, sc->p, sc->vs, n, sc->o + r * D);
+            tvfn.pv(j, vrow, sc->p, sc->vs, sc->vz, n, sc->o + r * D);
         }
     }
     for (size_t r = 0; r < rows; r++) {
