@@ -321,6 +321,40 @@ LBV_FI lbv_f32 row_vec(const lowbit_dtype E, const int SC, const uint8_t *row, u
     return SC == ROW_SCALED ? x * cv : x;
 }
 
+/* Pages put a head's consecutive tokens in short runs (page_tokens rows)
+ * far apart, which the hardware prefetchers do not follow.  The next
+ * tile's rows are asked for while this tile's scores are computed, a key
+ * at a time, so the requests spread over the work instead of filling the
+ * miss buffers in one burst; its scales and zero points (a line or two per
+ * run) when the tile starts. */
+#ifndef LB_PF_HINT
+#define LB_PF_HINT 3
+#endif
+
+static inline void prefetch_bytes(const uint8_t *p, size_t n)
+{
+    if (!n)
+        return;
+    for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)63; a <= (uintptr_t)(p + n - 1); a += 64)
+        __builtin_prefetch((const void *)a, 0, LB_PF_HINT);
+}
+
+/* The next tile's K and V rows, n of them, and how many were asked for. */
+typedef struct pf_rows {
+    const uint8_t *k[KT], *v[KT];
+    size_t n, done, kbytes, vbytes;
+} pf_rows;
+
+static void prefetch_rows(pf_rows *pf, size_t upto)
+{
+    if (upto > pf->n)
+        upto = pf->n;
+    for (; pf->done < upto; pf->done++) {
+        prefetch_bytes(pf->k[pf->done], pf->kbytes);
+        prefetch_bytes(pf->v[pf->done], pf->vbytes);
+    }
+}
+
 /* Keys per pass of keys_lanes: each lane sum is a chain of dependent FMAs
  * along d, so KB keys side by side give the 8 independent chains that
  * cover the FMA latency (AVX2 4 keys x 2 vectors, AVX-512 8 x 1, NEON
@@ -359,13 +393,16 @@ LBV_FI void keys_lanes(const lowbit_dtype E, const int SC, const int NK, const f
 /* Scores of one query row against keys [0, n) of the tile: LBV_N keys at a
  * time (KB per pass) through lane_tree_keys, the rest one by one. */
 LBV_FI void tile_scores_as(const lowbit_dtype E, const int SC, const lb_attn_job *j, const float *q,
-                           const uint8_t *const *rows, const float *ks, const int32_t *kz, size_t n, float *s)
+                           const uint8_t *const *rows, const float *ks, const int32_t *kz, size_t n, float *s,
+                           pf_rows *pf)
 {
     const uint32_t blk = j->k.blk, nblk = j->k.nblk;
     const float cv = j->k.code_value;
     const lbv_f32 scale = bcast(j->score_scale);
     size_t jj = 0;
     for (; jj + LBV_N <= n; jj += LBV_N) {
+        if (pf)
+            prefetch_rows(pf, jj + LBV_N);
         lbv_f32 r[LBV_N];
         for (int k0 = 0; k0 < LBV_N; k0 += KB) {
             lbv_f32 a[KB][ANV];
@@ -459,15 +496,15 @@ LBV_FI void tile_pv_as(const lowbit_dtype E, const int SC, const lb_attn_job *j,
  * read in place (int8s: MXINT8, whose codes count 2^-6; *z: with zero
  * points). */
 typedef void (*scores_fn)(const lb_attn_job *j, const float *q, const uint8_t *const *rows, const float *ks,
-                          const int32_t *kz, size_t n, float *s);
+                          const int32_t *kz, size_t n, float *s, pf_rows *pf);
 typedef void (*pv_fn)(const lb_attn_job *j, const uint8_t *const *rows, const float *p, const float *vs,
                       const int32_t *vz, size_t n, float *o);
 
 #define ROW_FNS(T, SC, NAME)                                                                                  \
     static void scores_##NAME(const lb_attn_job *j, const float *q, const uint8_t *const *rows,                \
-                              const float *ks, const int32_t *kz, size_t n, float *s)                          \
+                              const float *ks, const int32_t *kz, size_t n, float *s, pf_rows *pf)             \
     {                                                                                                          \
-        tile_scores_as(T, SC, j, q, rows, ks, kz, n, s);                                                       \
+        tile_scores_as(T, SC, j, q, rows, ks, kz, n, s, pf);                                                   \
     }                                                                                                          \
     static void pv_##NAME(const lb_attn_job *j, const uint8_t *const *rows, const float *p, const float *vs,   \
                           const int32_t *vz, size_t n, float *o)                                               \
@@ -561,46 +598,6 @@ static size_t in_place_rows(const lb_kv_view *v)
     }
 }
 
-/* Pages put a head's consecutive tokens in short runs (page_tokens rows)
- * far apart, which the hardware prefetchers do not follow: while decoding
- * a run, ask for the tokens PREFETCH_AHEAD positions on, run by run. */
-#ifndef PREFETCH_AHEAD
-#define PREFETCH_AHEAD 16
-#endif
-#ifndef LB_PF_HINT
-#define LB_PF_HINT 3
-#endif
-
-static inline void prefetch_bytes(const uint8_t *p, size_t n)
-{
-    if (!n)
-        return;
-    for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)63; a <= (uintptr_t)(p + n - 1); a += 64)
-        __builtin_prefetch((const void *)a, 0, LB_PF_HINT);
-}
-
-static void prefetch_span(const lb_attn_job *j, size_t pos, size_t count, size_t end, uint32_t g)
-{
-    if (count > end - pos)
-        count = end - pos;
-    lb_kv_cursor c = lb_kv_cursor_at(&j->k, pos);
-    while (count) {
-        size_t run = j->k.page_tokens - c.slot;
-        if (run > count)
-            run = count;
-        for (int w = 0; w < 2; w++) {
-            const lb_kv_view *v = w ? &j->v : &j->k;
-            lb_kv_token t = lb_kv_locate_at(v, j->table, c.lpage, c.slot, g);
-            prefetch_bytes(t.row, run * v->row_bytes);
-            prefetch_bytes(t.scales, run * v->scale_bytes);
-            prefetch_bytes(t.zps, run * v->zp_bytes);
-        }
-        count -= run;
-        c.lpage++;
-        c.slot = 0;
-    }
-}
-
 /* The task's scratch, cut to this call's head_dim. */
 typedef struct attn_scratch {
     float *kf, *vf;             /* the tile's K and V rows, KT x D */
@@ -633,6 +630,35 @@ static attn_scratch scratch_cut(const lb_attn_job *j, void *mem)
     return s;
 }
 
+/* Point pf at the rows of tokens [t1, min(t1 + KT, end)) and ask for
+ * their scales and zero points now. */
+static void next_tile_rows(const lb_attn_job *j, size_t t1, size_t end, uint32_t g, pf_rows *pf)
+{
+    pf->n = pf->done = 0;
+    if (t1 >= end)
+        return;
+    size_t t2 = t1 + KT < end ? t1 + KT : end;
+    lb_kv_cursor c = lb_kv_cursor_at(&j->k, t1);
+    for (size_t jj = t1; jj < t2;) {
+        size_t run = j->k.page_tokens - c.slot;
+        if (run > t2 - jj)
+            run = t2 - jj;
+        for (int w = 0; w < 2; w++) {
+            const lb_kv_view *v = w ? &j->v : &j->k;
+            lb_kv_token t = lb_kv_locate_at(v, j->table, c.lpage, c.slot, g);
+            const uint8_t **rows = w ? pf->v : pf->k;
+            for (size_t i = 0; i < run; i++)
+                rows[jj - t1 + i] = t.row + i * v->row_bytes;
+            prefetch_bytes(t.scales, run * v->scale_bytes);
+            prefetch_bytes(t.zps, run * v->zp_bytes);
+        }
+        jj += run;
+        c.lpage++;
+        c.slot = 0;
+    }
+    pf->n = t2 - t1;
+}
+
 static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0, size_t q1, void *mem)
 {
     attn_scratch scr = scratch_cut(j, mem), *sc = &scr;
@@ -655,8 +681,12 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
     const row_fns kfn = k_in_place ? row_fns_for(&j->k) : (row_fns){scores_f32, pv_f32};
     const row_fns vfn = v_in_place ? row_fns_for(&j->v) : (row_fns){scores_f32, pv_f32};
     const uint8_t *krow[KT], *vrow[KT];
+    pf_rows pf;
+    pf.kbytes = j->k.row_bytes;
+    pf.vbytes = j->v.row_bytes;
     for (size_t t0 = 0; t0 < vis_max; t0 += KT) {
         size_t t1 = t0 + KT < vis_max ? t0 + KT : vis_max;
+        next_tile_rows(j, t1, vis_max, g, &pf);
         /* K and V share page_tokens: the tile is decoded in runs of
          * consecutive tokens of one page, contiguous in both caches */
         lb_kv_cursor cur = lb_kv_cursor_at(&j->k, t0);
@@ -665,8 +695,6 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
             size_t run = j->k.page_tokens - cur.slot;
             if (run > t1 - jj)
                 run = t1 - jj;
-            if (jj + PREFETCH_AHEAD < vis_max)
-                prefetch_span(j, jj + PREFETCH_AHEAD, run, vis_max, g);
             const size_t i0 = jj - t0;
             lb_kv_token kt = lb_kv_locate_at(&j->k, j->table, cur.lpage, cur.slot, g);
             decode_run_scales(&j->k, &kt, run, sc->ks + i0 * j->k.nblk);
@@ -708,7 +736,7 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
             if (vis <= t0)
                 continue;
             size_t n = (vis < t1 ? vis : t1) - t0;
-            tkfn.scores(j, sc->q + r * D, krow, sc->ks, sc->kz, n, sc->s);
+            tkfn.scores(j, sc->q + r * D, krow, sc->ks, sc->kz, n, sc->s, pf.done < pf.n ? &pf : NULL);
             float mn = m[r];
             for (size_t jj = 0; jj < n; jj++) {
                 if (j->mask)
@@ -735,6 +763,7 @@ static void attention_simd(const lb_attn_job *j, size_t h0, size_t h1, size_t q0
             l[r] = lr;
             tvfn.pv(j, vrow, sc->p, sc->vs, sc->vz, n, sc->o + r * D);
         }
+        prefetch_rows(&pf, pf.n); /* rows that saw fewer keys than the next tile has */
     }
     for (size_t r = 0; r < rows; r++) {
         size_t i = q0 + r / nh, h = h0 + r % nh;
