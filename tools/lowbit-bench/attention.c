@@ -97,6 +97,54 @@ static double kv_bytes(const lowbit_format *f, size_t len)
     return 2.0 * per_token * HKV * (double)len;
 }
 
+/*
+ * The paged layout's own read rate: one load per cache line of every kv
+ * head's region of every page (rows, scales, zero points), head by head and
+ * page by page as the kernel walks them, the heads split over the threads.
+ * Pages put a head's tokens in short runs far apart; on some machines that
+ * alone caps a thread well below its streaming rate, and this says how far.
+ */
+typedef struct layout_read {
+    const kv_seq *seq;
+    int sets;
+    int calls[BENCH_MAX_THREADS];
+    uint64_t sink[BENCH_MAX_THREADS];
+} layout_read;
+
+static void layout_read_work(void *arg, int index, int count)
+{
+    layout_read *lr = arg;
+    const kv_seq *s = &lr->seq[lr->calls[index]++ % lr->sets];
+    uint64_t x = 0;
+    for (int h = index; h < HKV; h += count)
+        for (size_t p = 0; p < s->k.page_count; p++)
+            for (int w = 0; w < 2; w++) {
+                const lowbit_kv_cache *c = w ? &s->v : &s->k;
+                size_t head_bytes = c->pages_bytes / c->page_count / HKV;
+                const uint8_t *b = (const uint8_t *)c->pages + (p * HKV + (size_t)h) * head_bytes;
+                for (size_t i = 0; i < head_bytes; i += 64) {
+                    uint64_t v;
+                    memcpy(&v, b + i, sizeof v);
+                    x ^= v;
+                }
+            }
+    lr->sink[index] ^= x;
+}
+
+/* GB/s of layout_read over sets (each repetition reads another one). */
+static double layout_read_gbps(const bench_config *cfg, const kv_seq *seq, int sets, int threads)
+{
+    layout_read lr = {.seq = seq, .sets = sets};
+    int reps = cfg->reps > sets ? cfg->reps : sets;
+    double *t = malloc((size_t)reps * sizeof *t);
+    if (!t)
+        die("out of memory");
+    team_run(threads, 1, reps, layout_read_work, &lr, t);
+    double med = median_of(t, reps);
+    free(t);
+    return (double)(seq[0].k.pages_bytes + seq[0].v.pages_bytes) / med / 1e9;
+}
+
 static void json_line(const char *kind, const char *formats, const char *shape, int threads, double secs,
                       double gbps, double gflops, double roof, const char *roof_name, const char *peer,
                       double peer_value, double peer_ratio)
@@ -127,9 +175,11 @@ static int decode_bench(const bench_config *cfg, const roofline *r, const float 
     int failures = 0;
     fprintf(o, "\nattention decode: 1 query token, head_dim %d, %d kv heads, pages of %d; GB/s = K+V cache bytes "
                "read / median call;\n  \"of copy\" = that / memcpy GB/s at the same thread count (cold caches: "
-               "every call reads another sequence)\n",
+               "every call reads another sequence);\n  \"paged\" = GB/s of a loop that only loads every line of "
+               "the same pages in the same order, \"of paged\" = GB/s / that\n",
             D, HKV, PAGE);
-    fprintf(o, "%-18s %7s %6s %3s %10s %9s %8s\n", "kv format", "kv_len", "heads", "thr", "us/call", "GB/s", "of copy");
+    fprintf(o, "%-18s %7s %6s %3s %10s %9s %8s %8s %8s\n", "kv format", "kv_len", "heads", "thr", "us/call", "GB/s",
+            "of copy", "paged", "of paged");
     float q[32 * D], out[32 * D];
     for (size_t i = 0; i < 32 * D; i++)
         q[i] = x[i];
@@ -148,6 +198,9 @@ static int decode_bench(const bench_config *cfg, const roofline *r, const float 
             lowbit_status st = LOWBIT_OK;
             for (int s = 0; s < sets && st == LOWBIT_OK; s++)
                 st = seq_make(&seq[s], &ch[ci].f, len, x);
+            double paged[8] = {0};
+            for (int ti = 0; ti < r->thread_count_n && ti < 8 && st == LOWBIT_OK; ti++)
+                paged[ti] = layout_read_gbps(cfg, seq, sets, r->thread_counts[ti]);
             for (size_t hi = 0; hi < 2 && st == LOWBIT_OK; hi++) {
                 for (int ti = 0; ti < r->thread_count_n; ti++) {
                     int threads = r->thread_counts[ti];
@@ -173,14 +226,15 @@ static int decode_bench(const bench_config *cfg, const roofline *r, const float 
                     double med = median_of(t, reps);
                     free(t);
                     double gbps = bytes / med / 1e9, copy = roofline_copy_gbps(r, cfg, threads);
-                    fprintf(o, "%-18s %7zu %3u/%-2d %3d %10.1f %9.2f %8.3f\n", ch[ci].name, len, qheads[hi], HKV,
-                            threads, med * 1e6, gbps, gbps / copy);
+                    double pg = ti < 8 ? paged[ti] : 0;
+                    fprintf(o, "%-18s %7zu %3u/%-2d %3d %10.1f %9.2f %8.3f %8.2f %8.3f\n", ch[ci].name, len,
+                            qheads[hi], HKV, threads, med * 1e6, gbps, gbps / copy, pg, pg > 0 ? gbps / pg : 0);
                     if (cfg->json) {
                         char shape[64];
                         snprintf(shape, sizeof shape, "decode q=1 kv_len=%zu heads=%u/%d d=%d", len, qheads[hi],
                                  HKV, D);
                         json_line("decode", ch[ci].name, shape, threads, med, gbps, 0, copy, "memcpy_gbps",
-                                  "memcpy", copy, gbps / copy);
+                                  "paged_read", pg, pg > 0 ? gbps / pg : 0);
                     }
                     (*measured)++;
                 }
