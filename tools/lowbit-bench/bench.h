@@ -32,6 +32,7 @@ typedef struct bench_config {
     int quick;              /* small sizes, few repetitions: a smoke run */
     int json;               /* JSON lines on stdout, the table on stderr */
     int op;                 /* a lowbit_op, or -1 for all */
+    lowbit_backend gpu;     /* --backend cuda / hip: run the device benchmarks instead (0: none) */
     const char *filter;     /* substring of the formats string, or NULL */
     int gemm_fast;          /* GEMM with LOWBIT_GEMM_ALLOW_FAST */
     double gemm_max_s;      /* longest GEMM call timed whole (0: the default) */
@@ -58,6 +59,12 @@ typedef struct cache_info {
 cache_info last_level_cache(void);
 void fill_normal(float *x, size_t n, uint64_t seed);
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* ---- gpu.c ---------------------------------------------------------- */
+
+/* --backend cuda: run the bench/cuda programs --op selects; their status
+ * (77: no device). */
+int gpu_bench_run(const bench_config *cfg, lowbit_backend backend);
 
 /* ---- team.c --------------------------------------------------------- */
 

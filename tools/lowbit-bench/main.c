@@ -21,7 +21,8 @@ static void usage(FILE *o)
             "  that runs here, at 1 and N threads, against memcpy bandwidth and the peak FMA\n"
             "  and int8 rates measured in the same run, and OpenBLAS sgemm/sgemv for GEMM.\n"
             "options:\n"
-            "  --backend NAME   only this backend (ref, avx2, avx512, amx, neon)\n"
+            "  --backend NAME   only this backend (ref, avx2, avx512, amx, neon); cuda runs the CUDA\n"
+            "                   benchmarks of bench/cuda/ (--op, --json and --quick pass on)\n"
             "  --op OP          only convert, quantize, dequantize, gemm or attention\n"
             "  --filter TEXT    only cases whose formats string (GEMM: also the pair name) contains TEXT\n"
             "  --threads N      the second thread count (default: lowbit_get_num_threads())\n"
@@ -81,7 +82,9 @@ static lowbit_backend parse_backend(const char *s)
     for (size_t i = 0; i < CPU_BACKEND_COUNT; i++)
         if (cpu_backends[i] == b)
             return b;
-    usage_error("unknown --backend '%s' (ref, avx2, avx512, amx or neon)", s);
+    if (b == LOWBIT_BACKEND_CUDA || b == LOWBIT_BACKEND_HIP)
+        return b;
+    usage_error("unknown --backend '%s' (ref, avx2, avx512, amx, neon or cuda)", s);
     return LOWBIT_BACKEND_COUNT;
 }
 
@@ -141,7 +144,9 @@ static void parse_options(int argc, char **argv, bench_config *cfg)
     if (!cfg->reps)
         cfg->reps = cfg->quick ? (cfg->in_cache ? 3 : 2) : (cfg->in_cache ? 20 : 5);
 
-    if (only != LOWBIT_BACKEND_COUNT) {
+    if (only == LOWBIT_BACKEND_CUDA || only == LOWBIT_BACKEND_HIP) {
+        cfg->gpu = only; /* gpu.c runs the device benchmarks */
+    } else if (only != LOWBIT_BACKEND_COUNT) {
         if (lowbit_backend_status(only) != LOWBIT_OK)
             die("cannot use --backend %s: %s", lowbit_backend_name(only), lowbit_last_error());
         cfg->backends[cfg->backend_count++] = only;
@@ -175,6 +180,8 @@ int main(int argc, char **argv)
 {
     bench_config cfg;
     parse_options(argc, argv, &cfg);
+    if (cfg.gpu)
+        return gpu_bench_run(&cfg, cfg.gpu);
     print_header(&cfg);
     roofline r;
     roofline_measure(&cfg, &r);
