@@ -41,7 +41,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 objs=("$B"/kernels/hip/*.hip.o)
-[ "${#objs[@]}" -eq 7 ] || { echo "FAIL: expected 7 HIP objects, found ${#objs[@]}"; fail=1; }
+[ "${#objs[@]}" -eq 8 ] || { echo "FAIL: expected 8 HIP objects, found ${#objs[@]}"; fail=1; }
 for o in "${objs[@]}"; do
     objcopy -O binary --only-section=.hip_fatbin "$o" "$tmp/fatbin"
     list=$(clang-offload-bundler --list --type=o --input="$tmp/fatbin")

@@ -510,7 +510,7 @@ LOWBIT_API lowbit_status lowbit_attention_device(lowbit_backend backend, const l
                                                  void *stream);
 
 /*
- * lowbit_gemm on a GPU backend (LOWBIT_BACKEND_CUDA): the data, scales and
+ * lowbit_gemm on a GPU backend (LOWBIT_BACKEND_CUDA or _HIP): the data, scales and
  * zero points of a and b, and c, are device pointers; the descriptors
  * themselves (and alpha, beta, NVFP4 tensor scales) are read on the host.
  * stream is a cudaStream_t cast to void * (NULL: the default stream).
@@ -522,7 +522,8 @@ LOWBIT_API lowbit_status lowbit_attention_device(lowbit_backend backend, const l
  * lowbit_gemm (integer pairs may run on integer tensor cores, which give
  * the same bits).  With it, FP8 x FP8 and MXFP8 x MXFP8 (OCP E4M3/E5M2) may
  * run on FP8 tensor cores (sm_89 and newer) inside the bound stated in
- * docs/semantics.md ("GEMM on the GPU").
+ * docs/semantics.md ("GEMM on the GPU").  HIP always runs the exact
+ * kernel (stream: a hipStream_t); LOWBIT_GEMM_ALLOW_FAST changes nothing there.
  */
 LOWBIT_API lowbit_status lowbit_gemm_device(lowbit_backend backend, const lowbit_qtensor *a,
                                             const lowbit_qtensor *b, float alpha, float beta,

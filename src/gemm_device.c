@@ -1,8 +1,9 @@
 /*
  * gemm_device.c - lowbit_gemm_device: lowbit_gemm on device memory.  The
  * arguments are validated by the very code lowbit_gemm uses
- * (lb_gemm_job_init reads descriptors, never the buffers), then the CUDA
- * backend checks where every pointer lives and this file picks a kernel:
+ * (lb_gemm_job_init reads descriptors, never the buffers), then the device
+ * backend (its lb_gpu_ops table, src/gpu.h) checks where every pointer
+ * lives and this file picks a kernel.  CUDA:
  *
  *   fast FP8 tensor cores  only with LOWBIT_GEMM_ALLOW_FAST, sm_89 and newer,
  *                          OCP FP8 / MXFP8 pairs (kernels/cuda/gemm_fp8_mma.cu)
@@ -12,14 +13,20 @@
  *
  * The environment variable LOWBIT_CUDA_GEMM=exact keeps every call on the
  * generic exact kernel (tests compare the kernels with it).
+ *
+ * HIP: always the exact generic kernel (gemm_exact.cu compiled by hipcc, in
+ * liblowbit-hip.so); the tensor-core kernels hold NVIDIA PTX, so
+ * LOWBIT_GEMM_ALLOW_FAST changes nothing there (docs/hip.md).
  */
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 #include "lowbit_config.h"
 
-#if LOWBIT_BUILT_CUDA
+#if LOWBIT_BUILT_CUDA || LOWBIT_BUILT_HIP
 #include "gpu.h"
+#endif
+#if LOWBIT_BUILT_CUDA
 #include "gpu_gemm.h"
 #endif
 
@@ -33,27 +40,29 @@ static lowbit_status lb_gemm_device_backend(lowbit_backend backend)
     return LOWBIT_OK;
 }
 
-#if LOWBIT_BUILT_CUDA
+#if LOWBIT_BUILT_CUDA || LOWBIT_BUILT_HIP
 /* The buffers of an operand that the kernels read must be device memory. */
-static lowbit_status lb_cuda_check_operand(const lb_operand *o, const char *arg)
+static lowbit_status lb_gpu_check_operand(const lb_gpu_ops *ops, const lb_operand *o, const char *arg)
 {
     char name[32];
     strcpy(name, arg);
     strcat(name, "->data");
-    lowbit_status s = lb_cuda_check_pointer(o->q.data, name);
+    lowbit_status s = ops->check_pointer(o->q.data, name);
     if (s == LOWBIT_OK && o->scheme != LB_SCHEME_PLAIN) {
         strcpy(name, arg);
         strcat(name, "->scales");
-        s = lb_cuda_check_pointer(o->q.scales, name);
+        s = ops->check_pointer(o->q.scales, name);
     }
     if (s == LOWBIT_OK && o->scheme == LB_SCHEME_ZP) {
         strcpy(name, arg);
         strcat(name, "->zero_points");
-        s = lb_cuda_check_pointer(o->q.zero_points, name);
+        s = ops->check_pointer(o->q.zero_points, name);
     }
     return s;
 }
+#endif
 
+#if LOWBIT_BUILT_CUDA
 static lowbit_status lb_cuda_gemm_run(const lb_gemm_job *j, int allow_fast, void *stream)
 {
     const char *force = getenv("LOWBIT_CUDA_GEMM");
@@ -79,23 +88,30 @@ lowbit_status lowbit_gemm_device(lowbit_backend backend, const lowbit_qtensor *a
     lb_gemm_job j;
     if ((s = lb_gemm_job_init(&j, a, b, alpha, beta, c_type, c, ldc, opts)) != LOWBIT_OK)
         return s;
-    if ((s = lowbit_backend_status(backend)) != LOWBIT_OK)
+#if LOWBIT_BUILT_CUDA || LOWBIT_BUILT_HIP
+    const lb_gpu_ops *ops = lb_gpu_ops_for(backend, &s);
+    if (!ops)
         return s;
     if (j.M == 0 || j.N == 0)
         return lb_ok();
+    /* With K = 0 the operands are never read. */
+    if (j.K > 0 && ((s = lb_gpu_check_operand(ops, &j.a, "a")) != LOWBIT_OK ||
+                    (s = lb_gpu_check_operand(ops, &j.b, "b")) != LOWBIT_OK))
+        return s;
+    if ((s = ops->check_pointer(c, "c")) != LOWBIT_OK)
+        return s;
 #if LOWBIT_BUILT_CUDA
-    if (backend == LOWBIT_BACKEND_CUDA) {
-        /* With K = 0 the operands are never read. */
-        if (j.K > 0 && ((s = lb_cuda_check_operand(&j.a, "a")) != LOWBIT_OK ||
-                        (s = lb_cuda_check_operand(&j.b, "b")) != LOWBIT_OK))
-            return s;
-        if ((s = lb_cuda_check_pointer(c, "c")) != LOWBIT_OK)
-            return s;
+    if (backend == LOWBIT_BACKEND_CUDA)
         s = lb_cuda_gemm_run(&j, opts && (opts->flags & LOWBIT_GEMM_ALLOW_FAST), stream);
-        return s == LOWBIT_OK ? lb_ok() : s;
-    }
+    else
 #endif
+        s = ops->gemm_exact(&j, stream);  /* HIP: exact only, LOWBIT_GEMM_ALLOW_FAST or not */
+    return s == LOWBIT_OK ? lb_ok() : s;
+#else
     (void)stream;
+    if ((s = lowbit_backend_status(backend)) != LOWBIT_OK)  /* not built: says so */
+        return s;
     return lb_fail(LOWBIT_ERR_INTERNAL, "backend %s: reported available but has no GEMM kernels",
                    lowbit_backend_name(backend));
+#endif
 }

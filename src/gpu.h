@@ -70,6 +70,9 @@ typedef struct lb_gpu_ops {
     lowbit_status (*dequantize)(lowbit_dtype dst_type, void *dst, size_t dst_row_stride, const lowbit_qtensor *q,
                                 void *stream);
     lowbit_status (*attention)(const lb_attn_job *j, void *stream);
+    /* The generic exact GEMM (src/gpu_gemm.h, lb_cuda_gemm_exact): the job
+     * validated, its pointers checked to be device memory, M, N >= 1. */
+    lowbit_status (*gemm_exact)(const lb_gemm_job *j, void *stream);
 } lb_gpu_ops;
 
 /* The table of device backend b (CUDA or HIP) when it is built and usable
@@ -88,7 +91,8 @@ const lb_gpu_ops *lb_gpu_ops_for(lowbit_backend b, lowbit_status *why);
 
 typedef struct lb_gpu_host {
     const char *version;  /* the core's LOWBIT_VERSION_STRING; the module must match it exactly */
-    size_t sizes[3];      /* sizeof lb_cvt_params, lowbit_qtensor, lb_attn_job, as the core sees them */
+    size_t sizes[4];      /* sizeof lb_cvt_params, lowbit_qtensor, lb_attn_job, lb_gemm_job, as the core
+                           * sees them */
     lowbit_status (*fail)(lowbit_status status, const char *fmt, ...);
     void (*grid_of)(const lowbit_qtensor *q, lb_grid *g);
     lb_scheme (*format_scheme)(const lowbit_format *f);

@@ -10,8 +10,9 @@
 // 4 x 4 outputs through the chunk; at a block's end it folds the block into
 // its accumulators.  The arithmetic is in gemm_exact.cuh, which the host
 // emulation test runs as well.  Portable CUDA: runtime API, shared memory,
-// __syncthreads, no inline PTX.
-#include <cuda_runtime.h>
+// __syncthreads, no inline PTX, so hipcc compiles it too (through
+// gpu_port.cuh: lb_hip_gemm_exact in liblowbit-hip.so, docs/hip.md).
+#include "gpu_port.cuh"  // <cuda_runtime.h>, or its HIP twin
 
 #include "gemm_exact.cuh"
 #include "gpu_gemm.h"
@@ -66,7 +67,7 @@ extern "C" lowbit_status lb_cuda_gemm_exact(const lb_gemm_job *j, void *stream_)
     cudaStream_t stream = (cudaStream_t)stream_;
     const size_t tiles_n = (j->N + kBN - 1) / kBN, tiles_m = (j->M + kBM - 1) / kBM;
     if (tiles_n > 0x7FFFFFFFu)
-        return lb_fail(LOWBIT_ERR_UNSUPPORTED, "cuda gemm: N = %zu needs more than 2^31 CTAs", j->N);
+        return lb_fail(LOWBIT_ERR_UNSUPPORTED, LBGPU_NAME " gemm: N = %zu needs more than 2^31 CTAs", j->N);
     const dim3 grid((unsigned)tiles_n, (unsigned)(tiles_m < 65535 ? tiles_m : 65535));
     const lb_gemm_job w = launch_job(*j);
     if (w.integer)
@@ -75,6 +76,6 @@ extern "C" lowbit_status lb_cuda_gemm_exact(const lb_gemm_job *j, void *stream_)
         k_gemm_exact<false><<<grid, kThreads, 0, stream>>>(w);
     const cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
-        return lb_fail(LOWBIT_ERR_DEVICE, "cuda: exact gemm kernel launch failed: %s", cudaGetErrorString(e));
+        return lb_fail(LOWBIT_ERR_DEVICE, LBGPU_NAME ": exact gemm kernel launch failed: %s", cudaGetErrorString(e));
     return LOWBIT_OK;
 }

@@ -18,6 +18,7 @@
 #include "lowbit_config.h"
 #define LB_GPU_AS_HIP 1  /* the backend's functions are lb_hip_* */
 #include "gpu.h"
+#include "gpu_gemm.h"
 
 #define LB_EXPORT __attribute__((visibility("default")))
 
@@ -61,11 +62,13 @@ const char *lowbit_dtype_name(lowbit_dtype t)
 static const lb_gpu_ops lb_hip_ops = {
     lb_hip_device_count, lb_hip_check_pointer, lb_hip_convert,
     lb_hip_quantize,     lb_hip_dequantize,    lb_hip_attention,
+    lb_hip_gemm_exact,
 };
 
 LB_EXPORT const lb_gpu_ops *lb_hip_module_open(const lb_gpu_host *host, char *why, size_t why_len)
 {
-    static const size_t sizes[3] = {sizeof(lb_cvt_params), sizeof(lowbit_qtensor), sizeof(lb_attn_job)};
+    static const size_t sizes[4] = {sizeof(lb_cvt_params), sizeof(lowbit_qtensor), sizeof(lb_attn_job),
+                                    sizeof(lb_gemm_job)};
     if (strcmp(host->version, LOWBIT_VERSION_STRING) != 0 || memcmp(host->sizes, sizes, sizeof sizes) != 0) {
         snprintf(why, why_len, "the module is lowbit %s, the library lowbit %s (or their structures differ); "
                  "install matching versions", LOWBIT_VERSION_STRING, host->version);

@@ -1,5 +1,5 @@
-// gemm_device_test.cu - lowbit_gemm_device (CUDA) against lowbit_gemm on the
-// host.
+// gemm_device_test.cu - lowbit_gemm_device (CUDA, or HIP when hipcc builds
+// it: tests/gpu/device_test.h) against lowbit_gemm on the host.
 //
 //   exact    every pair of gemm_cases.h (FP8 incl. FNUZ with tensor / row /
 //            1x128 / 128x128 scales, every MX x MX, NVFP4, INT x INT with
@@ -12,18 +12,20 @@
 //            runs with the default dispatch (integer pairs: the integer MMA
 //            kernel) and with LOWBIT_CUDA_GEMM=exact (the generic kernel),
 //            and both must equal the host C byte for byte, padding included.
+//            HIP has the generic kernel only: each case runs once.
 //   fast     LOWBIT_GEMM_ALLOW_FAST on the OCP FP8 / MXFP8 pairs, against an
 //            f64 GEMM within the bound of docs/semantics.md ("GEMM on the
 //            GPU"), NaN where the f64 result is NaN; plus prefill-sized
 //            shapes.  On devices below sm_89 the call must equal exact.
+//            HIP has no fast kernels: there the flag must give exact results.
 //   errors   host pointers for a->data, a->scales, b->data, b->zero_points
 //            and c (LOWBIT_ERR_WRONG_MEMORY naming them, C untouched),
 //            non-device and unknown backends, and every validation status
 //            lowbit_gemm gives (the same status for the same arguments).
 //
 // Prints a summary line per group; exits 1 on any failure, 77 with one
-// SKIP line when there is no CUDA device.
-#include <cuda_runtime.h>
+// SKIP line when there is no device.
+#include "device_test.h"  // CUDA or HIP runtime, LBT_BACKEND, CK, SKIP
 
 #include <math.h>
 #include <stdio.h>
@@ -36,14 +38,12 @@
 #include "gemm_cases.h"
 #include "lowbit.h"
 
-#define CK(x)                                                                                    \
-    do {                                                                                         \
-        cudaError_t e_ = (x);                                                                    \
-        if (e_ != cudaSuccess) {                                                                 \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_));  \
-            exit(1);                                                                             \
-        }                                                                                        \
-    } while (0)
+// The generic kernel only (HIP), or the default dispatch and the generic one.
+#if defined(__HIPCC__)
+static const int kFirstVariant = 1;
+#else
+static const int kFirstVariant = 0;
+#endif
 
 static long g_pass, g_fail;
 
@@ -85,7 +85,7 @@ struct Dev {
     ~Dev()
     {
         for (void *p : bufs)
-            cudaFree(p);
+            (void)cudaFree(p);
     }
     std::vector<uint8_t> down(const gc::Case &k)
     {
@@ -106,8 +106,8 @@ static std::string describe(const gc::Case &k)
 
 static lowbit_status run_dev(const gc::Case &k, Dev &d, const lowbit_gemm_opts *opts, cudaStream_t st)
 {
-    lowbit_status s = lowbit_gemm_device(LOWBIT_BACKEND_CUDA, &d.a, &d.b, k.alpha, k.beta, k.c_type, d.c, k.ldc,
-                                         opts, st);
+    lowbit_status s = lowbit_gemm_device(LBT_BACKEND, &d.a, &d.b, k.alpha, k.beta, k.c_type, d.c, k.ldc, opts,
+                                         st);
     CK(cudaStreamSynchronize(st));
     return s;
 }
@@ -121,7 +121,7 @@ static void exact_case(const gc::Case &k, cudaStream_t st)
         return;
     }
     Dev d(k);
-    for (int generic = 0; generic < 2; generic++) {
+    for (int generic = kFirstVariant; generic < 2; generic++) {
         if (generic)
             setenv("LOWBIT_CUDA_GEMM", "exact", 1);
         d.reset(k);
@@ -145,7 +145,7 @@ static void exact_case(const gc::Case &k, cudaStream_t st)
 }
 
 // One fast case: within the bound of docs/semantics.md ("GEMM on the GPU")
-// against f64 (gc::fast_check), or, below sm_89, exact.
+// against f64 (gc::fast_check), or, below sm_89 and on HIP (arch 0), exact.
 static void fast_case(const gc::Case &k, cudaStream_t st, int arch)
 {
     Dev d(k);
@@ -205,8 +205,8 @@ static void error_cases(cudaStream_t st)
     std::vector<uint8_t> host_c = k.c0;
     auto dev = [&](const lowbit_qtensor *a, const lowbit_qtensor *b, lowbit_dtype t, void *c, size_t ldc,
                    const lowbit_gemm_opts *o) {
-        lowbit_status s = lowbit_gemm_device(LOWBIT_BACKEND_CUDA, a, b, a1, b1, t, c, ldc, o, st);
-        cudaStreamSynchronize(st);
+        lowbit_status s = lowbit_gemm_device(LBT_BACKEND, a, b, a1, b1, t, c, ldc, o, st);
+        (void)cudaStreamSynchronize(st);
         return s;
     };
     // Host pointers, one at a time; C must stay untouched.
@@ -236,7 +236,7 @@ static void error_cases(cudaStream_t st)
         void *pinned = NULL;
         CK(cudaMallocHost(&pinned, k.c0.size()));
         expect(dev(&d.a, &d.b, ct, pinned, k.ldc, NULL), LOWBIT_ERR_WRONG_MEMORY, "pinned host c", "c");
-        cudaFreeHost(pinned);
+        CK(cudaFreeHost(pinned));
         std::vector<uint8_t> after = d.down(k);
         if (after != k.c0) {
             g_fail++;
@@ -248,8 +248,13 @@ static void error_cases(cudaStream_t st)
            LOWBIT_ERR_UNSUPPORTED, "backend ref", "backend");
     expect(lowbit_gemm_device((lowbit_backend)99, &d.a, &d.b, a1, b1, ct, d.c, k.ldc, NULL, st),
            LOWBIT_ERR_INVALID_ENUM, "backend 99", "backend");
-    expect(lowbit_gemm_device(LOWBIT_BACKEND_HIP, &d.a, &d.b, a1, b1, ct, d.c, k.ldc, NULL, st),
-           lowbit_backend_status(LOWBIT_BACKEND_HIP), "backend hip", NULL);
+    // The other device backend: its own status (not built, unavailable), or,
+    // where it works, this backend's memory is not its device memory.
+    {
+        const lowbit_status other = lowbit_backend_status(LBT_OTHER_BACKEND);
+        expect(lowbit_gemm_device(LBT_OTHER_BACKEND, &d.a, &d.b, a1, b1, ct, d.c, k.ldc, NULL, st),
+               other == LOWBIT_OK ? LOWBIT_ERR_WRONG_MEMORY : other, "the other device backend", NULL);
+    }
     // Validation: the host call's status on the same arguments (host copies).
     struct V {
         const char *what;
@@ -289,14 +294,14 @@ static void error_cases(cudaStream_t st)
             fprintf(stderr, "FAIL errors: %s: the host call accepted it\n", v.what);
             continue;
         }
-        lowbit_status got = lowbit_gemm_device(LOWBIT_BACKEND_CUDA, qa, qb, a1, b1, t, dc, ldc, op, st);
+        lowbit_status got = lowbit_gemm_device(LBT_BACKEND, qa, qb, a1, b1, t, dc, ldc, op, st);
         expect(got, want, v.what, NULL);
     }
     // M = 0 is a no-op that touches nothing (C may be NULL).
     {
         lowbit_qtensor a0 = d.a;
         a0.rows = 0;
-        expect(lowbit_gemm_device(LOWBIT_BACKEND_CUDA, &a0, &d.b, a1, b1, ct, NULL, k.ldc, NULL, st), LOWBIT_OK,
+        expect(lowbit_gemm_device(LBT_BACKEND, &a0, &d.b, a1, b1, ct, NULL, k.ldc, NULL, st), LOWBIT_OK,
                "M = 0", NULL);
     }
     // Managed memory for C on a non-blocking stream.
@@ -306,7 +311,7 @@ static void error_cases(cudaStream_t st)
         memcpy(mc, k.c0.data(), k.c0.size());
         cudaStream_t nb;
         CK(cudaStreamCreateWithFlags(&nb, cudaStreamNonBlocking));
-        lowbit_status s = lowbit_gemm_device(LOWBIT_BACKEND_CUDA, &d.a, &d.b, a1, b1, ct, mc, k.ldc, NULL, nb);
+        lowbit_status s = lowbit_gemm_device(LBT_BACKEND, &d.a, &d.b, a1, b1, ct, mc, k.ldc, NULL, nb);
         CK(cudaStreamSynchronize(nb));
         std::vector<uint8_t> ref;
         gc::reference(k, ref);
@@ -316,25 +321,23 @@ static void error_cases(cudaStream_t st)
             g_fail++;
             fprintf(stderr, "FAIL errors: managed C differs from the host\n");
         }
-        cudaStreamDestroy(nb);
-        cudaFree(mc);
+        CK(cudaStreamDestroy(nb));
+        CK(cudaFree(mc));
     }
 }
 
 int main(int argc, char **argv)
 {
-    int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess || count == 0) {
-        printf("SKIP: no CUDA device (%s); lowbit_gemm_device not tested\n",
-               e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    if (!lbt_have_device())
         return 77;
-    }
     const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+#if defined(__HIPCC__)
+    const int arch = 0;  // no fast kernels: LOWBIT_GEMM_ALLOW_FAST must give exact results
+#else
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
     const int arch = prop.major * 10 + prop.minor;
-    printf("device: %s (sm_%d)\n", prop.name, arch);
+#endif
     cudaStream_t st;
     CK(cudaStreamCreate(&st));
 
@@ -378,7 +381,7 @@ int main(int argc, char **argv)
         }
     }
     printf("fast: %zu cases, %ld within the bound%s\n", fast_cases, g_pass - before,
-           arch < 89 ? " (below sm_89: the exact kernel ran)" : "");
+           arch < 89 ? " (no FP8 tensor cores: the exact kernel ran)" : "");
 
     before = g_pass;
     error_cases(st);

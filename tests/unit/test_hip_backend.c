@@ -11,7 +11,8 @@
  *    module: BACKEND_UNAVAILABLE naming the problem;
  *  - argument validation comes first, exactly as for CUDA (src/device.c):
  *    a bad dtype or a NULL pointer gets its own status with or without a
- *    device, and nothing is ever written to host memory.
+ *    device, and nothing is ever written to host memory (convert, quantize,
+ *    dequantize, attention, gemm).
  * Criterion runs each test in a process of its own, so each sees the
  * module loaded (or not) afresh.
  */
@@ -143,6 +144,59 @@ Test(hip_backend, host_memory_refused)
     cr_expect_eq(s, want, "attention_device(hip): %s (%s)", lowbit_status_string(s), lowbit_last_error());
     cr_expect(all_guard((const uint8_t *)ao, sizeof ao), "attention_device wrote host memory");
     free(pages);
+}
+
+/* GEMM: validation first (the host call's status), then host operands or C
+ * refused (no device, or WRONG_MEMORY naming the buffer), C never written;
+ * LOWBIT_GEMM_ALLOW_FAST (exact on HIP) takes the same path. */
+Test(hip_backend, gemm_host_memory_refused)
+{
+    lowbit_status st = hip_status_checked();
+    lowbit_status want = st == LOWBIT_OK ? LOWBIT_ERR_WRONG_MEMORY : st;
+    enum { M = 2, N = 3, K = 64 };
+    lowbit_format f = lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR);
+    lowbit_qtensor a, b;
+    cr_assert_eq(lowbit_qtensor_init(&a, &f, M, K), LOWBIT_OK, "%s", lowbit_last_error());
+    cr_assert_eq(lowbit_qtensor_init(&b, &f, N, K), LOWBIT_OK, "%s", lowbit_last_error());
+    uint8_t ad[M * K], as[M * K / 32], bd[N * K], bs[N * K / 32];
+    cr_assert(a.data_bytes <= sizeof ad && a.scales_bytes <= sizeof as);
+    cr_assert(b.data_bytes <= sizeof bd && b.scales_bytes <= sizeof bs);
+    a.data = ad;
+    a.scales = as;
+    b.data = bd;
+    b.scales = bs;
+    float src[N * K];
+    for (int i = 0; i < N * K; i++)
+        src[i] = (float)(i % 11) * 0.375f - 2.0f;
+    cr_assert_eq(lowbit_quantize(&a, LOWBIT_F32, src, K, NULL), LOWBIT_OK, "%s", lowbit_last_error());
+    cr_assert_eq(lowbit_quantize(&b, LOWBIT_F32, src, K, NULL), LOWBIT_OK, "%s", lowbit_last_error());
+    float c[M * N];
+    cr_expect_eq(lowbit_gemm(&a, &b, 1.0f, 0.0f, LOWBIT_F32, c, N, NULL), LOWBIT_OK,
+                 "host gemm on the same arguments: %s", lowbit_last_error());
+
+    /* validation before the backend: the host call's status */
+    memset(c, GUARD, sizeof c);
+    lowbit_status hs = lowbit_gemm(&a, &b, 1.0f, 0.0f, LOWBIT_F32, c, N - 1, NULL);
+    cr_expect_neq(hs, LOWBIT_OK);
+    lowbit_status s = lowbit_gemm_device(LOWBIT_BACKEND_HIP, &a, &b, 1.0f, 0.0f, LOWBIT_F32, c, N - 1, NULL, NULL);
+    cr_expect_eq(s, hs, "gemm_device(hip, ldc < N): %s, host %s", lowbit_status_string(s), lowbit_status_string(hs));
+    s = lowbit_gemm_device(LOWBIT_BACKEND_HIP, &a, &b, 1.0f, 0.0f, (lowbit_dtype)99, c, N, NULL, NULL);
+    cr_expect_eq(s, LOWBIT_ERR_INVALID_ENUM, "gemm_device(hip, c_type 99): %s", lowbit_status_string(s));
+    cr_expect_eq(lowbit_gemm_device(LOWBIT_BACKEND_HIP, NULL, &b, 1.0f, 0.0f, LOWBIT_F32, c, N, NULL, NULL),
+                 LOWBIT_ERR_NULL_POINTER, "%s", lowbit_last_error());
+
+    /* host memory */
+    lowbit_gemm_opts fast = {LOWBIT_GEMM_ALLOW_FAST};
+    const lowbit_gemm_opts *opts[2] = {NULL, &fast};
+    for (int i = 0; i < 2; i++) {
+        memset(c, GUARD, sizeof c);
+        s = lowbit_gemm_device(LOWBIT_BACKEND_HIP, &a, &b, 1.0f, 0.0f, LOWBIT_F32, c, N, opts[i], NULL);
+        cr_expect_eq(s, want, "gemm_device(hip%s): %s (%s)", i ? ", fast" : "", lowbit_status_string(s),
+                     lowbit_last_error());
+        cr_expect(strstr(lowbit_last_error(), want == LOWBIT_ERR_WRONG_MEMORY ? "a->data" : "hip"), "%s",
+                  lowbit_last_error());
+        cr_expect(all_guard((const uint8_t *)c, sizeof c), "gemm_device wrote host C");
+    }
 }
 
 #if LOWBIT_BUILT_HIP
