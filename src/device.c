@@ -9,7 +9,7 @@
 #include "lowbit_config.h"
 #include "gpu.h"
 
-static lowbit_status lb_device_backend(lowbit_backend backend)
+lowbit_status lb_device_backend(lowbit_backend backend)
 {
     if ((unsigned)backend >= LOWBIT_BACKEND_COUNT)
         return lb_fail(LOWBIT_ERR_INVALID_ENUM, "backend: unknown lowbit_backend %d", (int)backend);

@@ -30,16 +30,6 @@
 #include "gpu_gemm.h"
 #endif
 
-static lowbit_status lb_gemm_device_backend(lowbit_backend backend)
-{
-    if ((unsigned)backend >= LOWBIT_BACKEND_COUNT)
-        return lb_fail(LOWBIT_ERR_INVALID_ENUM, "backend: unknown lowbit_backend %d", (int)backend);
-    if (backend != LOWBIT_BACKEND_CUDA && backend != LOWBIT_BACKEND_HIP)
-        return lb_fail(LOWBIT_ERR_UNSUPPORTED, "backend: %s is not a device backend (use cuda or hip)",
-                       lowbit_backend_name(backend));
-    return LOWBIT_OK;
-}
-
 #if LOWBIT_BUILT_CUDA || LOWBIT_BUILT_HIP
 /* The buffers of an operand that the kernels read must be device memory. */
 static lowbit_status lb_gpu_check_operand(const lb_gpu_ops *ops, const lb_operand *o, const char *arg)
@@ -82,7 +72,7 @@ lowbit_status lowbit_gemm_device(lowbit_backend backend, const lowbit_qtensor *a
                                  float alpha, float beta, lowbit_dtype c_type, void *c, size_t ldc,
                                  const lowbit_gemm_opts *opts, void *stream)
 {
-    lowbit_status s = lb_gemm_device_backend(backend);
+    lowbit_status s = lb_device_backend(backend);
     if (s != LOWBIT_OK)
         return s;
     lb_gemm_job j;

@@ -328,6 +328,10 @@ lowbit_status lb_check_qtensor(const lowbit_qtensor *q, const char *argname);
 /* 1 if [a, a+na) and [b, b+nb) overlap. */
 int lb_overlap(const void *a, size_t na, const void *b, size_t nb);
 
+/* src/device.c: LOWBIT_OK when backend names a device backend (cuda, hip);
+ * else INVALID_ENUM or UNSUPPORTED naming the argument. */
+lowbit_status lb_device_backend(lowbit_backend backend);
+
 #ifdef __cplusplus
 }
 #endif
