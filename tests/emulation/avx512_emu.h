@@ -342,6 +342,13 @@ LBEMU void lbemu_storeu_si512(void *p, __m512i a)
     memcpy(p, &a, 64);
 }
 
+LBEMU __m512i lbemu_loadu_si512(const void *p)
+{
+    __m512i a;
+    memcpy(&a, p, 64);
+    return a;
+}
+
 #define _mm512_slli_epi64 lbemu_slli_epi64
 #define _mm512_mul_epu32 lbemu_mul_epu32
 #define _mm512_mask_blend_epi32 lbemu_mask_blend_epi32
@@ -351,6 +358,7 @@ LBEMU void lbemu_storeu_si512(void *p, __m512i a)
 #define _mm512_unpackhi_epi64 lbemu_unpackhi_epi64
 #define _mm512_shuffle_i32x4 lbemu_shuffle_i32x4
 #define _mm512_storeu_si512 lbemu_storeu_si512
+#define _mm512_loadu_si512 lbemu_loadu_si512
 
 LBEMU __m512i lbemu_max_epu32(__m512i a, __m512i b)
 {
