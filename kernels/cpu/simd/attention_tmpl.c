@@ -77,32 +77,22 @@ LBV_FI void st(float *p, lbv_f32 v)
     lbv_store(p, lbv_as_u32(v));
 }
 
-/* D elements of type e (a constant in each instance below, so the codec
- * folds to straight-line vector code) from p as f32, times code_value,
- * less the block zero points when zps is set. */
-LBV_FI void decode_elems_as(const lowbit_dtype e, const uint8_t *p, uint32_t D, float code_value,
-                            const lb_kv_view *zv, const lb_kv_token *zt, float *dst)
+/* LBV_N integer codes (INT8, INT4, UINT4) from element i of row, as
+ * integers: zero points are subtracted before the one exact conversion. */
+LBV_FI lbv_i32 int_codes(const lowbit_dtype e, const uint8_t *row, uint32_t i)
 {
-    if (!zv) {
-        for (uint32_t d = 0; d < D; d += LBV_N) {
-            lbv_f32 x = lbv_as_f32(load_f32bits(e, p, d));
-            if (code_value != 1.0f)
-                x = x * code_value;
-            st(dst + d, x);
-        }
-        return;
-    }
-    /* zero points come with the integer types: the code as an integer,
-     * less the zero point, converted once (the value is exact) */
-    for (uint32_t b = 0; b < zv->nblk; b++) {
-        /* lb_kv_zero_point with the type a constant, so the codec folds */
-        const int32_t zp = (int32_t)lb_decode(e, lb_load_code(e, zt->zps, b));
-        for (uint32_t d = b * zv->blk; d < (b + 1) * zv->blk; d += LBV_N) {
-            lbv_u32 c = load_codes(lb_bits(e), p, d);
-            lbv_i32 n = e == LOWBIT_INT8 ? (lbv_i32)(c << 24) >> 24
-                        : e == LOWBIT_INT4 ? (lbv_i32)(c << 28) >> 28 : (lbv_i32)c;
-            st(dst + d, lbv_i32_to_f32(n - zp));
-        }
+    lbv_u32 c = load_codes(lb_bits(e), row, i);
+    return e == LOWBIT_INT8 ? (lbv_i32)(c << 24) >> 24 : e == LOWBIT_INT4 ? (lbv_i32)(c << 28) >> 28 : (lbv_i32)c;
+}
+
+/* One zero-pointed token row as exact f32, less its block zero points
+ * (lb_kv_zero_point with the type a constant, so the codec folds). */
+LBV_FI void decode_zp_row_as(const lowbit_dtype e, const lb_kv_view *v, const lb_kv_token *t, float *dst)
+{
+    for (uint32_t b = 0; b < v->nblk; b++) {
+        const int32_t zp = (int32_t)lb_decode(e, lb_load_code(e, t->zps, b));
+        for (uint32_t d = b * v->blk; d < (b + 1) * v->blk; d += LBV_N)
+            st(dst + d, lbv_i32_to_f32(int_codes(e, t->row, d) - zp));
     }
 }
 
@@ -188,7 +178,7 @@ LBV_FI void decode_run_as(const lowbit_dtype e, const lb_kv_view *v, const lb_kv
             lb_kv_token ti = *t;
             ti.row += i * v->row_bytes;
             ti.zps += i * v->zp_bytes;
-            decode_elems_as(e, ti.row, D, 1.0f, v, &ti, dst + i * D);
+            decode_zp_row_as(e, v, &ti, dst + i * D);
         }
     } else if (v->code_value != 1.0f) {
         decode_span_as(e, t->row, count * D, 1, v->code_value, dst);
@@ -312,11 +302,8 @@ enum { ROW_PLAIN, ROW_SCALED, ROW_ZP };
 
 LBV_FI lbv_f32 row_vec(const lowbit_dtype E, const int SC, const uint8_t *row, uint32_t i, float cv, int32_t zp)
 {
-    if (SC == ROW_ZP) { /* integer codes less the block's zero point (decode_elems_as) */
-        lbv_u32 c = load_codes(lb_bits(E), row, i);
-        lbv_i32 n = E == LOWBIT_INT8 ? (lbv_i32)(c << 24) >> 24 : E == LOWBIT_INT4 ? (lbv_i32)(c << 28) >> 28 : (lbv_i32)c;
-        return lbv_i32_to_f32(n - zp);
-    }
+    if (SC == ROW_ZP) /* integer codes less the block's zero point (decode_zp_row_as) */
+        return lbv_i32_to_f32(int_codes(E, row, i) - zp);
     lbv_f32 x = lbv_as_f32(load_f32bits(E, row, i));
     return SC == ROW_SCALED ? x * cv : x;
 }
