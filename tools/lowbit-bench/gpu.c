@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "bench.h"
+#include "proc.h"
 
 #ifndef LOWBIT_BENCH_GPU_DIR
 #define LOWBIT_BENCH_GPU_DIR ""
@@ -40,21 +40,10 @@ static int run_prog(const char *path, const bench_config *cfg)
     if (cfg->quick)
         argv[n++] = "--quick";
     argv[n] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork: %s", strerror(errno));
-    if (pid == 0) {
-        execv(path, argv);
-        fprintf(stderr, "lowbit-bench: cannot run %s: %s\n", path, strerror(errno));
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            die("waitpid: %s", strerror(errno));
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int rc = tool_run(argv, -1, "lowbit-bench", NULL);
+    if (rc < 0)
+        die("running %s: %s", path, strerror(errno));
+    return rc;
 }
 
 int gpu_bench_run(const bench_config *cfg, lowbit_backend backend)

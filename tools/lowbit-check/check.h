@@ -28,6 +28,7 @@
  *   attention.c attention: the reference against f64, every kernel against it
  *   threads.c   every kernel on 1, 2, 3 and 8 threads against one
  *   bench.c     --bench timings
+ *   gpu.c       --backend cuda / hip: the device test programs, one row each
  */
 #ifndef LOWBIT_CHECK_H
 #define LOWBIT_CHECK_H
@@ -57,6 +58,7 @@ extern check_config cfg;
 /* ---- result rows (main.c) -------------------------------------------- */
 
 #define ROW_MAX_DIFFS 8
+#define ROW_NOTE_LEN 160
 
 typedef struct check_row {
     char op[16];
@@ -70,6 +72,9 @@ typedef struct check_row {
     int guards;
     int diffs_printed;
     int skipped;          /* filtered out: not printed, not counted */
+    int unavailable;      /* could not run here (a device test without a device):
+                             printed as SKIP, counted apart, never as a pass */
+    char note[ROW_NOTE_LEN]; /* why it failed or was skipped, or "" */
 } check_row;
 
 /* Start a row; returns 0 when the filters skip it (then do no work). */
@@ -177,6 +182,9 @@ void check_gemm(void);           /* gemm.c */
 void check_attention(void);      /* attention.c */
 void check_threads(void);        /* threads.c */
 void run_bench(void);            /* bench.c */
+/* --backend cuda / hip: one row per device test program (gpu.c).  0 when
+ * the rows were made, else the exit status (77: backend not available). */
+int check_gpu(lowbit_backend b);
 
 /* The sizes that break kernels (convert.c), shared with quantize.c. */
 extern const size_t check_sizes[];

@@ -5,6 +5,8 @@
  * mismatches).  "cases" counts the element values compared; "mismatches"
  * counts differing elements, plus one for every crash and every guard-byte
  * violation.  The exit status is 0 only if every row has zero mismatches.
+ * A row that could not run here at all (a GPU device test without a device)
+ * is printed as SKIP and counted apart: never as a pass.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@ check_config cfg = {0, 0, 0, 0, 0, 0, -1, -1, NULL};
 
 static struct {
     uint64_t rows, cases, mismatches, failed_rows;
+    uint64_t unavailable; /* rows that could not run here (SKIP) */
     uint64_t survivors; /* --inject-fault: rows that compared something and still passed */
 } totals;
 
@@ -74,10 +77,43 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void row_end(check_row *r)
+static void row_print_json(const check_row *r)
 {
-    if (r->skipped)
-        return;
+    printf("{\"op\":");
+    json_str(stdout, r->op);
+    printf(",\"formats\":");
+    json_str(stdout, r->formats);
+    printf(",\"backend\":");
+    json_str(stdout, r->backend);
+    printf(",\"kernel\":");
+    json_str(stdout, r->kernel);
+    printf(",\"mode\":\"%s\",\"cases\":%llu,\"mismatches\":%llu", r->exact ? "exact" : "fast",
+           (unsigned long long)r->cases, (unsigned long long)r->mismatches);
+    if (r->unavailable)
+        printf(",\"skipped\":true");
+    if (r->note[0]) {
+        printf(",\"note\":");
+        json_str(stdout, r->note);
+    }
+    printf("}\n");
+}
+
+static void row_print_table(const check_row *r)
+{
+    if (!table_header_done) {
+        printf("%-10s %-34s %-7s %-26s %-5s %12s %10s  %s\n", "op", "formats", "backend", "kernel", "mode",
+               "cases", "mismatches", "result");
+        table_header_done = 1;
+    }
+    const char *result = r->unavailable ? "SKIP" : r->mismatches ? "FAIL" : "OK";
+    printf("%-10s %-34s %-7s %-26s %-5s %12llu %10llu  %s%s%s%s\n", r->op, r->formats, r->backend, r->kernel,
+           r->exact ? "exact" : "fast", (unsigned long long)r->cases, (unsigned long long)r->mismatches, result,
+           r->crashes ? " (crashed)" : r->guards ? " (guard bytes)" : "", r->note[0] ? "  " : "", r->note);
+}
+
+/* Add a row that ran to the totals. */
+static void row_count(const check_row *r)
+{
     totals.rows++;
     totals.cases += r->cases;
     totals.mismatches += r->mismatches;
@@ -88,28 +124,22 @@ void row_end(check_row *r)
         fprintf(stderr, "lowbit-check: inject-fault: %s %s %s %s passed although every output was corrupted\n",
                 r->op, r->formats, r->backend, r->kernel);
     }
-    if (cfg.json) {
-        printf("{\"op\":");
-        json_str(stdout, r->op);
-        printf(",\"formats\":");
-        json_str(stdout, r->formats);
-        printf(",\"backend\":");
-        json_str(stdout, r->backend);
-        printf(",\"kernel\":");
-        json_str(stdout, r->kernel);
-        printf(",\"mode\":\"%s\",\"cases\":%llu,\"mismatches\":%llu}\n", r->exact ? "exact" : "fast",
-               (unsigned long long)r->cases, (unsigned long long)r->mismatches);
-    } else {
-        if (!table_header_done) {
-            printf("%-10s %-34s %-7s %-26s %-5s %12s %10s  %s\n", "op", "formats", "backend", "kernel",
-                   "mode", "cases", "mismatches", "result");
-            table_header_done = 1;
-        }
-        printf("%-10s %-34s %-7s %-26s %-5s %12llu %10llu  %s%s\n", r->op, r->formats, r->backend,
-               r->kernel, r->exact ? "exact" : "fast", (unsigned long long)r->cases,
-               (unsigned long long)r->mismatches, r->mismatches ? "FAIL" : "OK",
-               r->crashes ? " (crashed)" : r->guards ? " (guard bytes)" : "");
-    }
+}
+
+void row_end(check_row *r)
+{
+    if (r->skipped)
+        return;
+    if (r->mismatches)
+        r->unavailable = 0; /* a row that found something wrong is a failure, never a skip */
+    if (r->unavailable)
+        totals.unavailable++;
+    else
+        row_count(r);
+    if (cfg.json)
+        row_print_json(r);
+    else
+        row_print_table(r);
     fflush(stdout);
 }
 
@@ -166,8 +196,14 @@ static void usage(FILE *f)
             "and the reference against the harness's own model of every format.\n"
             "\n"
             "  --list              list the registered kernels and whether they run here\n"
-            "  --op OP             only convert, quantize or dequantize\n"
+            "  --op OP             only convert, quantize, dequantize, gemm or attention\n"
             "  --backend B         only kernels (and rows) of backend B (ref, avx2, avx512, ...)\n"
+            "  --backend cuda|hip  instead of the CPU checks, run the GPU device test programs\n"
+            "                      (those --op selects; --quick is passed on), one row each:\n"
+            "                      cases and mismatches from their \"N passed, M failed\" line,\n"
+            "                      SKIP where there is no device.  They are looked for in\n"
+            "                      $LOWBIT_GPU_TEST_DIR, else in this build's kernels/cuda or\n"
+            "                      kernels/hip (LOWBIT_HIP_MODULE defaults to that build's)\n"
             "  --filter STR        only rows whose formats column contains STR\n"
             "  --seed N            seed of all random data (default: from the clock; always printed)\n"
             "  --quick             fewer random cases (a few seconds)\n"
@@ -183,7 +219,59 @@ static void usage(FILE *f)
             "  -h, --help          this text\n"
             "\n"
             "Exit status: 0 when every check passed, 1 on any mismatch, crash or guard-byte\n"
-            "violation, 2 on a usage error (--inject-fault: see above).\n");
+            "violation, 2 on a usage error (--inject-fault: see above), 77 when nothing could\n"
+            "run here (--backend cuda|hip without that backend or device).\n");
+}
+
+/* ---- summary ----------------------------------------------------------- */
+
+/* The totals line.  Rows that could not run are named apart, and a run in
+ * which nothing could run is a SKIP, not a PASS.  The seed is shown where
+ * the random data came from it (not for the GPU programs, which draw their
+ * own). */
+static void print_totals(FILE *o, double secs, int show_seed)
+{
+    if (totals.rows == 0)
+        fprintf(o, "lowbit-check: %s\n",
+                totals.unavailable ? "no check could run here" : "no checks matched the filters");
+    char skipped[48] = "", seed[48] = "";
+    if (totals.unavailable)
+        snprintf(skipped, sizeof skipped, ", %llu skipped", (unsigned long long)totals.unavailable);
+    if (show_seed)
+        snprintf(seed, sizeof seed, " (seed %llu)", (unsigned long long)cfg.seed);
+    const char *verdict = totals.mismatches ? "FAIL" : !totals.rows && totals.unavailable ? "SKIP" : "PASS";
+    fprintf(o, "lowbit-check: %llu checks, %llu cases, %llu mismatches, %llu failing checks%s, %.1f s%s - %s\n",
+            (unsigned long long)totals.rows, (unsigned long long)totals.cases,
+            (unsigned long long)totals.mismatches, (unsigned long long)totals.failed_rows, skipped, secs, seed,
+            verdict);
+    fflush(o);
+}
+
+/* 1 on any failure; 77 (the test-harness skip) when nothing could run. */
+static int exit_status(void)
+{
+    if (totals.mismatches)
+        return 1;
+    return !totals.rows && totals.unavailable ? 77 : 0;
+}
+
+/* --backend cuda / hip: the device test programs instead of the CPU checks
+ * (whose rows that backend would all filter out anyway). */
+static int run_gpu_checks(void)
+{
+    const char *name = lowbit_backend_name((lowbit_backend)cfg.backend);
+    if (cfg.bench || cfg.inject_fault) {
+        fprintf(stderr, "lowbit-check: --backend %s runs the device test programs; %s is for the CPU kernels "
+                        "(GPU timings: lowbit-bench --backend %s)\n", name, cfg.bench ? "--bench" : "--inject-fault",
+                name);
+        return 2;
+    }
+    double t0 = now_seconds();
+    int rc = check_gpu((lowbit_backend)cfg.backend);
+    if (rc)
+        return rc;
+    print_totals(info_out(), now_seconds() - t0, 0);
+    return exit_status();
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -274,6 +362,8 @@ int main(int argc, char **argv)
         list_kernels();
         return 0;
     }
+    if (cfg.backend == LOWBIT_BACKEND_CUDA || cfg.backend == LOWBIT_BACKEND_HIP)
+        return run_gpu_checks();
     if (!have_seed) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -321,13 +411,7 @@ int main(int argc, char **argv)
     FILE *o = info_out();
     fprintf(o, "lowbit-check: kernels: %zu registered, %zu selected by the filters, %zu checked\n",
             lb_registry_size, selected, checked);
-    if (totals.rows == 0)
-        fprintf(o, "lowbit-check: no checks matched the filters\n");
-    fprintf(o, "lowbit-check: %llu checks, %llu cases, %llu mismatches%s%llu failing checks, %.1f s (seed %llu) - %s\n",
-            (unsigned long long)totals.rows, (unsigned long long)totals.cases,
-            (unsigned long long)totals.mismatches, ", ", (unsigned long long)totals.failed_rows, secs,
-            (unsigned long long)cfg.seed, totals.mismatches ? "FAIL" : "PASS");
-    fflush(o);
+    print_totals(o, secs, 1);
     if (cfg.bench) {
         if (totals.mismatches)
             fprintf(o, "bench: skipped, the checks failed\n");
@@ -340,5 +424,5 @@ int main(int argc, char **argv)
                 (unsigned long long)totals.survivors, (unsigned long long)totals.rows);
         return totals.survivors || !totals.rows ? 0 : 1;
     }
-    return totals.mismatches ? 1 : 0;
+    return exit_status();
 }
