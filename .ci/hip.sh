@@ -9,7 +9,9 @@
 #   3. run the suites 'hip' (device tests: SKIP here; unit_hip_backend runs)
 #      and 'gpu-build' (formats/ as HIP device code);
 #   4. every HIP object carries gfx90a and gfx940 code objects with kernels
-#      in them (clang-offload-bundler, llvm-readelf);
+#      in them (clang-offload-bundler, llvm-readelf), and the integer-MFMA
+#      GEMM's hold its matrix instructions (llvm-objdump): gfx90a
+#      v_mfma_i32_16x16x16i8, gfx940 v_mfma_i32_16x16x32_i8;
 #   5. liblowbit-hip.so exports only lb_hip_module_open and links
 #      libamdhip64; liblowbit.so does not link ROCm at all.
 # usage: .ci/hip.sh [BUILD]
@@ -23,7 +25,7 @@ if ! command -v hipcc >/dev/null 2>&1 || ! dpkg -s libamdhip64-dev >/dev/null 2>
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq hipcc libamdhip64-dev >/dev/null
 fi
-# clang-offload-bundler and llvm-readelf of the clang that hipcc drives
+# clang-offload-bundler, llvm-readelf and llvm-objdump of the clang that hipcc drives
 for d in /usr/lib/llvm-15/bin /usr/lib/llvm-*/bin; do
     if [ -x "$d/clang-offload-bundler" ]; then PATH="$d:$PATH"; break; fi
 done
@@ -41,7 +43,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 objs=("$B"/kernels/hip/*.hip.o)
-[ "${#objs[@]}" -eq 8 ] || { echo "FAIL: expected 8 HIP objects, found ${#objs[@]}"; fail=1; }
+[ "${#objs[@]}" -eq 9 ] || { echo "FAIL: expected 9 HIP objects, found ${#objs[@]}"; fail=1; }
 for o in "${objs[@]}"; do
     objcopy -O binary --only-section=.hip_fatbin "$o" "$tmp/fatbin"
     list=$(clang-offload-bundler --list --type=o --input="$tmp/fatbin")
@@ -61,6 +63,16 @@ for o in "${objs[@]}"; do
             fail=1
         fi
         line="$line $arch ($kernels kernels)"
+        if [ "$(basename "$o")" = gemm_mfma.hip.o ]; then
+            want=v_mfma_i32_16x16x16i8
+            [ "$arch" = gfx940 ] && want=v_mfma_i32_16x16x32_i8
+            n=$(llvm-objdump -d --mcpu="$arch" "$tmp/co" | grep -c "$want" || true)
+            if [ "$n" -eq 0 ]; then
+                echo "FAIL: $o: the $arch code has no $want"
+                fail=1
+            fi
+            line="$line [$n x $want]"
+        fi
     done
     echo "$line"
 done

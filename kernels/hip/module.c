@@ -13,6 +13,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 #include "lowbit_config.h"
@@ -59,10 +60,31 @@ const char *lowbit_dtype_name(lowbit_dtype t)
     return lb_host->dtype_name(t);
 }
 
+/* The integer-MFMA kernel (kernels/cuda/gemm_mfma.cu, HIP-only, so not in
+ * src/gpu_gemm.h). */
+int lb_hip_gemm_mfma_covers(const lb_gemm_job *j);
+lowbit_status lb_hip_gemm_mfma(const lb_gemm_job *j, void *stream);
+
+/* The GEMM of the table's gemm_exact slot: both kernels are exact (bit for
+ * bit the reference), so the core needs no choice of its own.  Integer
+ * pairs that fit int8 take the MFMA kernel; LOWBIT_HIP_GEMM=exact keeps
+ * every call on the generic one, as LOWBIT_CUDA_GEMM=exact does on CUDA.
+ * LOWBIT_CUDA_GEMM itself is not read here: the HIP build of
+ * tests/gpu/gemm_device_test.cu runs each case once, with it set, and that
+ * run is the only one that reaches this kernel on a device. */
+static lowbit_status lb_hip_gemm(const lb_gemm_job *j, void *stream)
+{
+    const char *force = getenv("LOWBIT_HIP_GEMM");
+    const int generic_only = force && strcmp(force, "exact") == 0;
+    if (j->K > 0 && !generic_only && lb_hip_gemm_mfma_covers(j))
+        return lb_hip_gemm_mfma(j, stream);
+    return lb_hip_gemm_exact(j, stream);
+}
+
 static const lb_gpu_ops lb_hip_ops = {
     lb_hip_device_count, lb_hip_check_pointer, lb_hip_convert,
     lb_hip_quantize,     lb_hip_dequantize,    lb_hip_attention,
-    lb_hip_gemm_exact,
+    lb_hip_gemm,
 };
 
 LB_EXPORT const lb_gpu_ops *lb_hip_module_open(const lb_gpu_host *host, char *why, size_t why_len)
