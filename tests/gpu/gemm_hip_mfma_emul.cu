@@ -131,7 +131,9 @@ int main(void)
     size_t by_arch[2] = {0, 0};  // on the gfx90a model, the gfx940 one
     for (const gc::Pair &p : pairs) {
         bool any = false;
-        for (int v = 0; v < 16; v++) {
+        // Blocks of 16 (NVFP4) are the only K chunks of 16: more cases there.
+        const int variants = gc::kblock(p.a) == 16 || gc::kblock(p.b) == 16 ? 48 : 16;
+        for (int v = 0; v < variants; v++) {
             gc::Case c;
             const size_t M = Ms[rng.below(4)], N = Ns[rng.below(4)];
             const size_t K = gc::pick_k(p, rng);
