@@ -5,6 +5,8 @@
 #   gemm_fp8_mma.cu.o  sm_89: QMMA ... E4M3 / E5M2 (Ada FP8 tensor cores);
 #                      sm_90a and newer: QMMA, or what ptxas lowers mma.sync
 #                      FP8 to there (F2FP.F16.E4M3/E5M2 unpack + HMMA.F32)
+#   gemm_fp8_wgmma.cu.o sm_90a: QGMMA.64x64x32.F32 E4M3/E5M2 (Hopper's warpgroup
+#                      FP8 tensor cores) for all four type pairs
 # Prints the instruction counts per target (machine code only: the
 # embedded PTX for newer GPUs is not SASS and is skipped).  Needs no GPU: cuobjdump (and
 # its nvdisasm) from the toolkit, else from PyPI's nvidia-cuda-cuobjdump /
@@ -15,8 +17,9 @@ set -euo pipefail
 build=${1:-build}
 imma=$(find "$build" -maxdepth 2 -name 'gemm_imma.cu.o' | head -1)
 fp8=$(find "$build" -maxdepth 2 -name 'gemm_fp8_mma.cu.o' | head -1)
-if [ -z "$imma" ] || [ -z "$fp8" ]; then
-    echo "sass.sh: no gemm_imma.cu.o / gemm_fp8_mma.cu.o under $build (a build with CUDA, built?)" >&2
+wgmma=$(find "$build" -maxdepth 2 -name 'gemm_fp8_wgmma.cu.o' | head -1)
+if [ -z "$imma" ] || [ -z "$fp8" ] || [ -z "$wgmma" ]; then
+    echo "sass.sh: no gemm_imma.cu.o / gemm_fp8_mma.cu.o / gemm_fp8_wgmma.cu.o under $build (a build with CUDA, built?)" >&2
     exit 2
 fi
 
@@ -83,5 +86,19 @@ for arch in "${!q[@]}"; do
         fi ;;
     esac
 done
+echo "gemm_fp8_wgmma.cu.o ($wgmma):"
+seen90=0
+while read -r arch n; do
+    printf '  %-8s QGMMA(FP8) %d\n' "$arch" "$n"
+    if [ "$arch" = sm_90a ]; then
+        seen90=1
+        for pair in E4M3.E4M3 E4M3.E5M2 E5M2.E4M3 E5M2.E5M2; do
+            c=$(cuobjdump -sass "$wgmma" | grep -c "QGMMA\.64x64x32\.F32\.$pair" || true)
+            [ "$c" -gt 0 ] || { echo "FAIL: no QGMMA.64x64x32.F32.$pair in gemm_fp8_wgmma"; fail=1; }
+        done
+    fi
+done < <(counts "$wgmma" '[^A-Z]QGMMA\.64x64x32\.F32\.E[45]M[23]')
+[ $seen90 = 1 ] || { echo "FAIL: gemm_fp8_wgmma has no sm_90a code"; fail=1; }
+
 echo "sass.sh: $([ $fail = 0 ] && echo PASS || echo FAIL)"
 exit $fail

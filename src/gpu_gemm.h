@@ -1,9 +1,9 @@
 /*
  * gpu_gemm.h - the C-linkage interface between src/gemm_device.c and the
  * CUDA GEMM kernels (kernels/cuda/gemm_exact.cu, gemm_imma.cu,
- * gemm_fp8_mma.cu).  The job arrives validated by lb_gemm_job_init and its
- * pointers (operand data, scales, zero points, C) checked to be device
- * memory; the job structure itself is host memory and travels to the
+ * gemm_fp8_mma.cu, gemm_fp8_wgmma.cu).  The job arrives validated by
+ * lb_gemm_job_init and its pointers (operand data, scales, zero points, C)
+ * checked to be device memory; the job structure itself is host memory and travels to the
  * kernels by value.  Every entry point only enqueues work on `stream` (a
  * cudaStream_t): no allocation, no synchronisation.  M, N >= 1 here.
  */
@@ -44,6 +44,12 @@ lowbit_status lb_cuda_gemm_imma(const lb_gemm_job *j, void *stream);
  * multiple of 32.  Error bound: docs/semantics.md, "GEMM on the GPU". */
 int lb_cuda_gemm_fp8_covers(const lb_gemm_job *j, int arch);
 lowbit_status lb_cuda_gemm_fp8(const lb_gemm_job *j, void *stream);
+
+/* The same pairs, arithmetic and bound on Hopper's warpgroup FP8 tensor
+ * cores (wgmma.mma_async m64n64k32, gemm_fp8_wgmma.cu): compute capability
+ * 9.0 only, where it replaces lb_cuda_gemm_fp8. */
+int lb_cuda_gemm_fp8_wgmma_covers(const lb_gemm_job *j, int arch);
+lowbit_status lb_cuda_gemm_fp8_wgmma(const lb_gemm_job *j, void *stream);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,7 @@
 #include "gpu_port.cuh"  // <cuda_runtime.h>, or its HIP twin
 
 #include "gemm_exact.cuh"
+#include "gemm_launch.cuh"
 #include "gpu_gemm.h"
 
 namespace lbg {
@@ -65,17 +66,14 @@ extern "C" lowbit_status lb_cuda_gemm_exact(const lb_gemm_job *j, void *stream_)
 {
     using namespace lbg;
     cudaStream_t stream = (cudaStream_t)stream_;
-    const size_t tiles_n = (j->N + kBN - 1) / kBN, tiles_m = (j->M + kBM - 1) / kBM;
-    if (tiles_n > 0x7FFFFFFFu)
-        return lb_fail(LOWBIT_ERR_UNSUPPORTED, LBGPU_NAME " gemm: N = %zu needs more than 2^31 CTAs", j->N);
-    const dim3 grid((unsigned)tiles_n, (unsigned)(tiles_m < 65535 ? tiles_m : 65535));
+    dim3 grid;
+    lowbit_status s = lbl::gemm_grid(*j, kBM, kBN, &grid);
+    if (s != LOWBIT_OK)
+        return s;
     const lb_gemm_job w = launch_job(*j);
     if (w.integer)
         k_gemm_exact<true><<<grid, kThreads, 0, stream>>>(w);
     else
         k_gemm_exact<false><<<grid, kThreads, 0, stream>>>(w);
-    const cudaError_t e = cudaGetLastError();
-    if (e != cudaSuccess)
-        return lb_fail(LOWBIT_ERR_DEVICE, LBGPU_NAME ": exact gemm kernel launch failed: %s", cudaGetErrorString(e));
-    return LOWBIT_OK;
+    return lbl::launch_status("exact");
 }

@@ -15,6 +15,7 @@
 // and checked by tests/gpu/gemm_device_test.cu.  Tiling: gemm_mma.cuh.
 #include <cuda_runtime.h>
 
+#include "gemm_launch.cuh"
 #include "gemm_mma.cuh"
 #include "gpu_gemm.h"
 
@@ -97,21 +98,12 @@ extern "C" lowbit_status lb_cuda_gemm_fp8(const lb_gemm_job *j, void *stream_)
 {
     using namespace lbm;
     cudaStream_t stream = (cudaStream_t)stream_;
-    const size_t tiles_n = (j->N + kBN - 1) / kBN, tiles_m = (j->M + kBM - 1) / kBM;
-    if (tiles_n > 0x7FFFFFFFu)
-        return lb_fail(LOWBIT_ERR_UNSUPPORTED, "cuda gemm: N = %zu needs more than 2^31 CTAs", j->N);
-    const dim3 grid((unsigned)tiles_n, (unsigned)(tiles_m < 65535 ? tiles_m : 65535));
-    const bool a5 = j->a.q.format.elem == LOWBIT_E5M2, b5 = j->b.q.format.elem == LOWBIT_E5M2;
-    if (!a5 && !b5)
-        k_gemm_fp8<0, 0><<<grid, kThreads, 0, stream>>>(*j);
-    else if (!a5)
-        k_gemm_fp8<0, 1><<<grid, kThreads, 0, stream>>>(*j);
-    else if (!b5)
-        k_gemm_fp8<1, 0><<<grid, kThreads, 0, stream>>>(*j);
-    else
-        k_gemm_fp8<1, 1><<<grid, kThreads, 0, stream>>>(*j);
-    const cudaError_t e = cudaGetLastError();
-    if (e != cudaSuccess)
-        return lb_fail(LOWBIT_ERR_DEVICE, "cuda: FP8 gemm kernel launch failed: %s", cudaGetErrorString(e));
-    return LOWBIT_OK;
+    dim3 grid;
+    lowbit_status s = lbl::gemm_grid(*j, kBM, kBN, &grid);
+    if (s != LOWBIT_OK)
+        return s;
+    lbl::by_fp8_pair(*j, [&](auto ta, auto tb) {
+        k_gemm_fp8<decltype(ta)::value, decltype(tb)::value><<<grid, kThreads, 0, stream>>>(*j);
+    });
+    return lbl::launch_status("FP8");
 }

@@ -12,6 +12,7 @@
 // emulation test).  sm_80 and newer.
 #include <cuda_runtime.h>
 
+#include "gemm_launch.cuh"
 #include "gemm_mma.cuh"
 #include "gpu_gemm.h"
 
@@ -96,16 +97,13 @@ extern "C" lowbit_status lb_cuda_gemm_imma(const lb_gemm_job *j, void *stream_)
 {
     using namespace lbm;
     cudaStream_t stream = (cudaStream_t)stream_;
-    const size_t tiles_n = (j->N + kBN - 1) / kBN, tiles_m = (j->M + kBM - 1) / kBM;
-    if (tiles_n > 0x7FFFFFFFu)
-        return lb_fail(LOWBIT_ERR_UNSUPPORTED, "cuda gemm: N = %zu needs more than 2^31 CTAs", j->N);
-    const dim3 grid((unsigned)tiles_n, (unsigned)(tiles_m < 65535 ? tiles_m : 65535));
+    dim3 grid;
+    lowbit_status s = lbl::gemm_grid(*j, kBM, kBN, &grid);
+    if (s != LOWBIT_OK)
+        return s;
     if (imma_kstep(*j) == 32)
         k_gemm_imma<32><<<grid, kThreads, 0, stream>>>(*j);
     else
         k_gemm_imma<16><<<grid, kThreads, 0, stream>>>(*j);
-    const cudaError_t e = cudaGetLastError();
-    if (e != cudaSuccess)
-        return lb_fail(LOWBIT_ERR_DEVICE, "cuda: integer-MMA gemm kernel launch failed: %s", cudaGetErrorString(e));
-    return LOWBIT_OK;
+    return lbl::launch_status("integer-MMA");
 }

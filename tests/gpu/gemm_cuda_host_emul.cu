@@ -17,6 +17,7 @@
 #include "gemm_cases.h"
 #include "gemm_exact.cuh"
 #include "gemm_mma.cuh"
+#include "gemm_wgmma.cuh"
 
 namespace {
 
@@ -247,6 +248,88 @@ bool emulate_fp8(const gc::Case &c, std::vector<uint8_t> &out, bool *covered)
     return true;
 }
 
+// wgmma m64n64k32 of one warpgroup on the same ideal FP8 tensor core, its
+// operands read from the shared-memory bytes the way the PTX ISA defines a
+// descriptor without swizzling (element (r, k) of a K-major operand at
+// start + (k / 16) * LBO + (r / 8) * SBO + 16 (r % 8) + k % 16), and the
+// results placed by the documented D fragment (thread t, register 4 ni + i:
+// row 16 (t / 32) + (t % 32) / 4 + 8 (i >> 1), column 8 ni + 2 (t % 4) +
+// (i & 1)).  Written from the ISA, not from gemm_wgmma.cuh: the kernel's
+// layout, descriptors and register map must agree with it.
+void wgmma_model(int ta, int tb, const uint8_t *smem, uint64_t da, uint64_t db, float (*p)[32])
+{
+    auto field = [](uint64_t d, int lo) { return (uint32_t)((d >> lo) & 0x3FFF) << 4; };
+    auto at = [&](uint64_t d, unsigned r, unsigned k) {
+        if (d >> 62)
+            abort();  // a swizzled layout: not what the kernel stages
+        return smem[field(d, 0) + (k / 16) * field(d, 16) + (r / 8) * field(d, 32) + 16 * (r % 8) + k % 16];
+    };
+    for (unsigned t = 0; t < 128; t++)
+        for (int reg = 0; reg < 32; reg++) {
+            const unsigned ni = reg / 4, i = reg % 4;
+            const unsigned row = 16 * (t / 32) + (t % 32) / 4 + 8 * (i >> 1), col = 8 * ni + 2 * (t % 4) + (i & 1);
+            double s = 0;
+            for (unsigned k = 0; k < 32; k++)
+                s += (double)lb_decode(ta, at(da, row, k)) * lb_decode(tb, at(db, col, k));
+            p[t][reg] = (float)s;
+        }
+}
+
+// The Hopper kernel's CTA, thread by thread in its phase order (both stages,
+// the register carry of the next chunk, the fold at block ends).
+void wgmma_cta(const lb_gemm_job &j, size_t m0, size_t n0)
+{
+    using namespace lbw;
+    static Smem sm;
+    static Regs regs[kThreads];
+    static Acc f[kThreads];
+    static float p[128][32];
+    memset(&sm, 0xA5, sizeof sm);  // stale bytes: only staged ones may be read
+    const uint8_t *bytes = reinterpret_cast<const uint8_t *>(&sm);
+    const bool va = vec_ok(j.a), vb = vec_ok(j.b);
+    for (unsigned t = 0; t < kThreads; t++) {
+        acc_init(f[t]);
+        fetch(j, va, vb, m0, n0, 0, t, regs[t]);
+        put(j, 0, sm.st[0], t, regs[t]);
+    }
+    unsigned buf = 0;
+    for (size_t k0 = 0; k0 < j.K; k0 += kKC) {
+        const size_t k1 = k0 + kKC;
+        if (k1 < j.K)
+            for (unsigned t = 0; t < kThreads; t++)
+                fetch(j, va, vb, m0, n0, k1, t, regs[t]);
+        for (unsigned s = 0; s < slices_at(j, k0); s++) {
+            for (unsigned wg = 0; wg < (unsigned)kWG; wg++) {
+                wgmma_model(j.a.q.format.elem, j.b.q.format.elem, bytes, desc_a(0, buf, s, wg), desc_b(0, buf, s), p);
+                for (unsigned t = 0; t < 128; t++)
+                    add_slice(f[128 * wg + t], p[t]);
+            }
+            if (slice_ends_block(j, k0, s))
+                for (unsigned t = 0; t < kThreads; t++)
+                    fold(sm.st[buf], s, t, f[t]);
+        }
+        if (k1 < j.K)
+            for (unsigned t = 0; t < kThreads; t++)
+                put(j, k1, sm.st[buf ^ 1], t, regs[t]);
+        buf ^= 1;
+    }
+    for (unsigned t = 0; t < kThreads; t++)
+        store(j, m0, n0, t, f[t]);
+}
+
+bool emulate_wgmma(const gc::Case &c, std::vector<uint8_t> &out)
+{
+    lb_gemm_job j;
+    if (!job_of(c, out, &j))
+        return false;
+    if (j.M == 0 || j.N == 0 || !lbm::fp8_covers(j))
+        return false;
+    for (size_t m0 = 0; m0 < j.M; m0 += lbw::kBM)
+        for (size_t n0 = 0; n0 < j.N; n0 += lbw::kBN)
+            wgmma_cta(j, m0, n0);
+    return true;
+}
+
 }  // namespace
 
 int main(void)
@@ -301,7 +384,8 @@ int main(void)
         }
     }
     // The FP8 kernel (ideal tensor core) against the f64 bound.
-    size_t fp8_cases = 0;
+    size_t fp8_cases = 0, wgmma_cases = 0;
+    const size_t fp8_Ms[] = {1, 5, 70, 130};  // 130: past the wgmma kernel's 128-row tile
     for (const gc::Pair &p : pairs) {
         if (!gc::ocp_fp8_pair(p))
             continue;
@@ -310,7 +394,7 @@ int main(void)
             size_t K = (gc::pick_k(p, rng) + 31) / 32 * 32;
             if (K % 128 && (p.a.block_cols == 128 || p.b.block_cols == 128))
                 K = 128;
-            if (!gc::make_case(c, p, Ms[rng.below(4)], Ns[rng.below(4)], K, v == 4 ? 1 : 0, rng)) {
+            if (!gc::make_case(c, p, fp8_Ms[rng.below(4)], Ns[rng.below(4)], K, v == 4 ? 1 : 0, rng)) {
                 skipped++;
                 continue;
             }
@@ -328,10 +412,26 @@ int main(void)
                 fprintf(stderr, "FAIL fp8 %s M=%zu N=%zu K=%zu mode=%d: %s\n", p.name.c_str(), c.M, c.N, K, c.mode,
                         why);
             }
+            // The Hopper kernel: same model tensor core, same order, so the
+            // same bits as the mma.sync kernel.
+            std::vector<uint8_t> wg;
+            if (!emulate_wgmma(c, wg)) {
+                fails++;
+                fprintf(stderr, "FAIL wgmma %s K=%zu: the kernel does not take it\n", p.name.c_str(), K);
+                continue;
+            }
+            wgmma_cases++;
+            const size_t d = gc::first_diff(c, got, wg);
+            if (d != SIZE_MAX) {
+                fails++;
+                fprintf(stderr, "FAIL wgmma %s M=%zu N=%zu K=%zu mode=%d: element (%zu, %zu): %a, mma.sync kernel %a\n",
+                        p.name.c_str(), c.M, c.N, K, c.mode, d / c.ldc, d % c.ldc, gc::c_at(c, wg, d / c.ldc, d % c.ldc),
+                        gc::c_at(c, got, d / c.ldc, d % c.ldc));
+            }
         }
     }
     printf("gemm host emulation: %zu pairs, %zu cases on the exact kernel, %zu on the integer-MMA kernel, "
-           "%zu on the FP8 kernel (model tensor core, f64 bound), %zu not built, %zu failures\n", pairs.size(), cases,
-           imma_cases, fp8_cases, skipped, fails);
+           "%zu on the FP8 kernel (model tensor core, f64 bound), %zu on the wgmma kernel (same bits), %zu not built, "
+           "%zu failures\n", pairs.size(), cases, imma_cases, fp8_cases, wgmma_cases, skipped, fails);
     return fails || cases == 0 ? 1 : 0;
 }
