@@ -13,6 +13,7 @@
 // host with a model of both instructions.
 #include "gpu_port.cuh"  // <hip/hip_runtime.h>
 
+#include "gemm_launch.cuh"
 #include "gemm_mfma.cuh"
 #include "gpu_gemm.h"
 
@@ -97,17 +98,13 @@ extern "C" lowbit_status lb_hip_gemm_mfma(const lb_gemm_job *j, void *stream_)
 {
     using namespace lbmf;
     cudaStream_t stream = (cudaStream_t)stream_;
-    const size_t tiles_n = (j->N + kBN - 1) / kBN, tiles_m = (j->M + kBM - 1) / kBM;
-    if (tiles_n > 0x7FFFFFFFu)
-        return lb_fail(LOWBIT_ERR_UNSUPPORTED, LBGPU_NAME " gemm: N = %zu needs more than 2^31 CTAs", j->N);
-    const dim3 grid((unsigned)tiles_n, (unsigned)(tiles_m < 65535 ? tiles_m : 65535));
+    dim3 grid;
+    lowbit_status s = lbl::gemm_grid(*j, kBM, kBN, &grid);
+    if (s != LOWBIT_OK)
+        return s;
     if (lbm::imma_kstep(*j) == 32)
         k_gemm_mfma<32><<<grid, kThreads, 0, stream>>>(*j);
     else
         k_gemm_mfma<16><<<grid, kThreads, 0, stream>>>(*j);
-    const cudaError_t e = cudaGetLastError();
-    if (e != cudaSuccess)
-        return lb_fail(LOWBIT_ERR_DEVICE, LBGPU_NAME ": integer-MFMA gemm kernel launch failed: %s",
-                       cudaGetErrorString(e));
-    return LOWBIT_OK;
+    return lbl::launch_status("integer-MFMA");
 }
