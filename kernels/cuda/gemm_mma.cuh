@@ -109,30 +109,92 @@ LBG_HD bool fp8_covers(const lb_gemm_job &j)
     return j.K > 0 && j.K % 32 == 0 && j.kblock % 32 == 0 && ocp_fp8(j.a) && ocp_fp8(j.b);
 }
 
-// Stage the chunk [k0, k0 + KS): integer pairs store n (zero point
-// applied; through the tables of build_int_luts) as int8; with `raw`, the element codes themselves (FP8).  Rows
-// past M or N are zeros.  With `scales`, the block scales too.
+// n bytes from global memory at p into out: 16 (or 8, or 4) at a time
+// where p's alignment allows, else one by one.
+template <int N>
+LBG_HD void load_bytes(const uint8_t *p, uint8_t *out)
+{
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+    if (N % 16 == 0 && (uintptr_t)p % 16 == 0) {
+        LBG_UNROLL
+        for (int i = 0; i < N; i += 16)
+            *reinterpret_cast<uint4 *>(out + i) = *reinterpret_cast<const uint4 *>(p + i);
+        return;
+    }
+    if (N % 8 == 0 && (uintptr_t)p % 8 == 0) {
+        LBG_UNROLL
+        for (int i = 0; i < N; i += 8)
+            *reinterpret_cast<uint2 *>(out + i) = *reinterpret_cast<const uint2 *>(p + i);
+        return;
+    }
+    LBG_UNROLL
+    for (int i = 0; i < N; i++)
+        out[i] = p[i];
+#else
+    memcpy(out, p, N);
+#endif
+}
+
+// The KS staged bytes of row r of an operand from element k0 (a chunk lies
+// in one K block of each operand, so one zero point serves it): integers n
+// through the table with the zero point applied, or, with kRaw, the codes.
+// 8- and 4-bit codes are read as whole bytes (vector loads where aligned),
+// other widths (6-bit) code by code.  A row past the tensor is zeros.
+template <int KS, bool kRaw>
+LBG_HD void stage_row(const lb_operand &o, const int32_t *lut, size_t rows, size_t r, size_t k0, uint8_t *dst)
+{
+    alignas(16) uint8_t c[KS];
+    if (r >= rows) {
+        LBG_UNROLL
+        for (int kk = 0; kk < KS; kk++)
+            c[kk] = 0;
+    } else {
+        const int elem = o.q.format.elem;
+        const unsigned bits = lb_bits(elem);
+        const size_t idx = r * o.q.row_stride + k0;
+        const uint8_t *data = (const uint8_t *)o.q.data;
+        if (bits == 8) {
+            load_bytes<KS>(data + idx, c);
+        } else if (bits == 4 && idx % 2 == 0) {
+            alignas(16) uint8_t pk[KS / 2];
+            load_bytes<KS / 2>(data + idx / 2, pk);
+            LBG_UNROLL
+            for (int i = 0; i < KS / 2; i++) {
+                c[2 * i] = pk[i] & 0xF;  // the even element is the low nibble (lb_get4)
+                c[2 * i + 1] = pk[i] >> 4;
+            }
+        } else {
+            for (int kk = 0; kk < KS; kk++)
+                c[kk] = (uint8_t)lb_load_code(elem, data, idx + (size_t)kk);
+        }
+        if (!kRaw) {
+            const int32_t zp = lb_opnd_zero_point(&o, r, k0);
+            LBG_UNROLL
+            for (int kk = 0; kk < KS; kk++)
+                c[kk] = (uint8_t)(int8_t)(lut[c[kk]] - zp);
+        }
+    }
+    LBG_UNROLL
+    for (int i = 0; i < KS; i += 4) {
+        uint32_t w;
+        memcpy(&w, c + i, 4);
+        *reinterpret_cast<uint32_t *>(dst + i) = w;  // staged rows are 16-byte aligned
+    }
+}
+
+// Stage the chunk [k0, k0 + KS) a row per thread: integer pairs store n
+// (zero point applied; through the tables of build_int_luts) as int8; with
+// `raw`, the element codes themselves (FP8).  Rows past M or N are zeros.
+// With `scales`, the block scales too.
 template <int KS, bool kRaw = false>
 LBG_HD void int_stage(const lb_gemm_job &j, IntSmem<KS> &sm, size_t m0, size_t n0, size_t k0, bool scales,
                       unsigned tid, unsigned nthreads)
 {
-    for (unsigned e = tid; e < (unsigned)(kBM * KS); e += nthreads) {
-        const unsigned r = e / KS, kk = e % KS;
-        const size_t m = m0 + r;
-        uint8_t v = 0;
-        if (m < j.M)
-            v = kRaw ? (uint8_t)lb_opnd_code(&j.a, m, k0 + kk)
-                     : (uint8_t)(int8_t)lbg::elem_int(j.a, sm.lut_a, m, k0 + kk);
-        sm.a[r][kk] = v;
-    }
-    for (unsigned e = tid; e < (unsigned)(kBN * KS); e += nthreads) {
-        const unsigned r = e / KS, kk = e % KS;
-        const size_t n = n0 + r;
-        uint8_t v = 0;
-        if (n < j.N)
-            v = kRaw ? (uint8_t)lb_opnd_code(&j.b, n, k0 + kk)
-                     : (uint8_t)(int8_t)lbg::elem_int(j.b, sm.lut_b, n, k0 + kk);
-        sm.b[r][kk] = v;
+    for (unsigned e = tid; e < (unsigned)(kBM + kBN); e += nthreads) {
+        if (e < (unsigned)kBM)
+            stage_row<KS, kRaw>(j.a, sm.lut_a, j.M, m0 + e, k0, sm.a[e]);
+        else
+            stage_row<KS, kRaw>(j.b, sm.lut_b, j.N, n0 + e - kBM, k0, sm.b[e - kBM]);
     }
     if (scales) {
         for (unsigned r = tid; r < (unsigned)(kBM + kBN); r += nthreads) {
