@@ -9,9 +9,10 @@
 #   3. run the suites 'hip' (device tests: SKIP here; unit_hip_backend runs)
 #      and 'gpu-build' (formats/ as HIP device code);
 #   4. every HIP object carries gfx90a and gfx940 code objects with kernels
-#      in them (clang-offload-bundler, llvm-readelf), and the integer-MFMA
-#      GEMM's hold its matrix instructions (llvm-objdump): gfx90a
-#      v_mfma_i32_16x16x16i8, gfx940 v_mfma_i32_16x16x32_i8;
+#      in them (clang-offload-bundler, llvm-readelf), and the MFMA GEMMs'
+#      hold their matrix instructions (llvm-objdump): integer, gfx90a
+#      v_mfma_i32_16x16x16i8, gfx940 v_mfma_i32_16x16x32_i8; FP8 (gfx940
+#      only, its gfx90a code traps), v_mfma_f32_16x16x32_{fp8,bf8}_{fp8,bf8};
 #   5. liblowbit-hip.so exports only lb_hip_module_open and links
 #      libamdhip64; liblowbit.so does not link ROCm at all.
 # usage: .ci/hip.sh [BUILD]
@@ -43,7 +44,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 objs=("$B"/kernels/hip/*.hip.o)
-[ "${#objs[@]}" -eq 9 ] || { echo "FAIL: expected 9 HIP objects, found ${#objs[@]}"; fail=1; }
+[ "${#objs[@]}" -eq 10 ] || { echo "FAIL: expected 10 HIP objects, found ${#objs[@]}"; fail=1; }
 for o in "${objs[@]}"; do
     objcopy -O binary --only-section=.hip_fatbin "$o" "$tmp/fatbin"
     list=$(clang-offload-bundler --list --type=o --input="$tmp/fatbin")
@@ -63,15 +64,24 @@ for o in "${objs[@]}"; do
             fail=1
         fi
         line="$line $arch ($kernels kernels)"
-        if [ "$(basename "$o")" = gemm_mfma.hip.o ]; then
-            want=v_mfma_i32_16x16x16i8
-            [ "$arch" = gfx940 ] && want=v_mfma_i32_16x16x32_i8
-            n=$(llvm-objdump -d --mcpu="$arch" "$tmp/co" | grep -c "$want" || true)
-            if [ "$n" -eq 0 ]; then
-                echo "FAIL: $o: the $arch code has no $want"
-                fail=1
-            fi
-            line="$line [$n x $want]"
+        wants=()
+        case "$(basename "$o"):$arch" in
+            gemm_mfma.hip.o:gfx90a) wants=(v_mfma_i32_16x16x16i8) ;;
+            gemm_mfma.hip.o:gfx940) wants=(v_mfma_i32_16x16x32_i8) ;;
+            gemm_mfma_fp8.hip.o:gfx940)
+                wants=(v_mfma_f32_16x16x32_fp8_fp8 v_mfma_f32_16x16x32_fp8_bf8
+                       v_mfma_f32_16x16x32_bf8_fp8 v_mfma_f32_16x16x32_bf8_bf8) ;;
+        esac
+        if [ "${#wants[@]}" -gt 0 ]; then
+            dis=$(llvm-objdump -d --mcpu="$arch" "$tmp/co")
+            for want in "${wants[@]}"; do
+                n=$(grep -c "$want" <<<"$dis" || true)
+                if [ "$n" -eq 0 ]; then
+                    echo "FAIL: $o: the $arch code has no $want"
+                    fail=1
+                fi
+                line="$line [$n x $want]"
+            done
         fi
     done
     echo "$line"

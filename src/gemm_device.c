@@ -14,9 +14,10 @@
  * The environment variable LOWBIT_CUDA_GEMM=exact keeps every call on the
  * generic exact kernel (tests compare the kernels with it).
  *
- * HIP: always the exact generic kernel (gemm_exact.cu compiled by hipcc, in
- * liblowbit-hip.so); the tensor-core kernels hold NVIDIA PTX, so
- * LOWBIT_GEMM_ALLOW_FAST changes nothing there (docs/hip.md).
+ * HIP: the module (liblowbit-hip.so, kernels/hip/module.c lb_hip_gemm)
+ * chooses among its FP8 MFMA (with LOWBIT_GEMM_ALLOW_FAST, FNUZ FP8 pairs,
+ * gfx94x), integer MFMA and generic kernels (docs/hip.md).  Both backends
+ * are called through their table's gemm slot; CUDA's is lb_cuda_gemm_run.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static lowbit_status lb_gpu_check_operand(const lb_gpu_ops *ops, const lb_operan
 #endif
 
 #if LOWBIT_BUILT_CUDA
-static lowbit_status lb_cuda_gemm_run(const lb_gemm_job *j, int allow_fast, void *stream)
+lowbit_status lb_cuda_gemm_run(const lb_gemm_job *j, int allow_fast, void *stream)
 {
     const char *force = getenv("LOWBIT_CUDA_GEMM");
     int generic_only = force && strcmp(force, "exact") == 0;
@@ -92,12 +93,7 @@ lowbit_status lowbit_gemm_device(lowbit_backend backend, const lowbit_qtensor *a
         return s;
     if ((s = ops->check_pointer(c, "c")) != LOWBIT_OK)
         return s;
-#if LOWBIT_BUILT_CUDA
-    if (backend == LOWBIT_BACKEND_CUDA)
-        s = lb_cuda_gemm_run(&j, opts && (opts->flags & LOWBIT_GEMM_ALLOW_FAST), stream);
-    else
-#endif
-        s = ops->gemm_exact(&j, stream);  /* HIP: exact only, LOWBIT_GEMM_ALLOW_FAST or not */
+    s = ops->gemm(&j, opts && (opts->flags & LOWBIT_GEMM_ALLOW_FAST), stream);
     return s == LOWBIT_OK ? lb_ok() : s;
 #else
     (void)stream;

@@ -70,10 +70,16 @@ typedef struct lb_gpu_ops {
     lowbit_status (*dequantize)(lowbit_dtype dst_type, void *dst, size_t dst_row_stride, const lowbit_qtensor *q,
                                 void *stream);
     lowbit_status (*attention)(const lb_attn_job *j, void *stream);
-    /* The generic exact GEMM (src/gpu_gemm.h, lb_cuda_gemm_exact): the job
-     * validated, its pointers checked to be device memory, M, N >= 1. */
-    lowbit_status (*gemm_exact)(const lb_gemm_job *j, void *stream);
+    /* The GEMM, kernel chosen by the backend: the job validated, its
+     * pointers checked to be device memory, M, N >= 1.  allow_fast is
+     * LOWBIT_GEMM_ALLOW_FAST; without it the result is the reference's. */
+    lowbit_status (*gemm)(const lb_gemm_job *j, int allow_fast, void *stream);
 } lb_gpu_ops;
+
+#ifndef LB_GPU_AS_HIP
+/* CUDA's GEMM dispatch (src/gemm_device.c), the CUDA table's gemm slot. */
+lowbit_status lb_cuda_gemm_run(const lb_gemm_job *j, int allow_fast, void *stream);
+#endif
 
 /* The table of device backend b (CUDA or HIP) when it is built and usable
  * here: it has at least one device, and for HIP its module loaded.  NULL
@@ -89,8 +95,16 @@ const lb_gpu_ops *lb_gpu_ops_for(lowbit_backend b, lowbit_status *why);
  * built from another lowbit version. */
 #define LB_HIP_MODULE_ENTRY "lb_hip_module_open"
 
+/* What the core passes as lb_gpu_host.version: the lowbit version and the
+ * revision of this interface, which must change whenever a member of
+ * lb_gpu_ops or lb_gpu_host changes meaning (a signature change keeps every
+ * size, and the lowbit version need not move between two builds).
+ * Revision 2: lb_gpu_ops.gemm takes allow_fast. */
+#define LB_GPU_INTERFACE "gpu-ops 2"
+#define LB_GPU_HOST_VERSION LOWBIT_VERSION_STRING " (" LB_GPU_INTERFACE ")"
+
 typedef struct lb_gpu_host {
-    const char *version;  /* the core's LOWBIT_VERSION_STRING; the module must match it exactly */
+    const char *version;  /* the core's LB_GPU_HOST_VERSION; the module must match it exactly */
     size_t sizes[4];      /* sizeof lb_cvt_params, lowbit_qtensor, lb_attn_job, lb_gemm_job, as the core
                            * sees them */
     lowbit_status (*fail)(lowbit_status status, const char *fmt, ...);

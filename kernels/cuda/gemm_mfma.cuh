@@ -1,7 +1,10 @@
-// gemm_mfma.cuh - the tile functions of the exact integer-MFMA GEMM of the
-// HIP backend (gemm_mfma.cu, AMD gfx90a / gfx940), host-device so that
-// tests/gpu/gemm_hip_mfma_emul.cu runs them on the host against a model of
-// the instruction.
+// gemm_mfma.cuh - the tile functions of the HIP backend's MFMA GEMMs: the
+// exact integer one (gemm_mfma.cu, AMD gfx90a / gfx940) and the fast FNUZ
+// FP8 one (gemm_mfma_fp8.cu, gfx940; FragF, slice_add, f32_fold,
+// fp8_covers), host-device so that tests/gpu/gemm_hip_mfma_emul.cu runs them
+// on the host against a model of the instructions.  The FP8 kernel stages
+// raw codes with KS = KI = 32; v_mfma_f32_16x16x32_{fp8,bf8}_{fp8,bf8}
+// place their operands and results as v_mfma_i32_16x16x32_i8 below.
 //
 // Staging, the integer tables, which jobs qualify and the block arithmetic
 // are gemm_mma.cuh's (IntSmem, int_stage, build_int_luts, imma_covers,
@@ -57,13 +60,18 @@ struct Step {
     static constexpr int count = KS / span;
 };
 
-// One lane's accumulators: D the block's exact s32 sums, acc the folded f32.
-struct Frag {
-    int32_t D[kWaveTM][kWaveTN][4];
+// One lane's accumulators: D the block's sums (exact s32 for the integer
+// kernel, f32 for the FP8 one), acc the folded f32.
+template <typename T>
+struct FragT {
+    T D[kWaveTM][kWaveTN][4];
     float acc[kWaveTM][kWaveTN][4];
 };
+using Frag = FragT<int32_t>;
+using FragF = FragT<float>;
 
-LBG_HD void frag_init(Frag &f)
+template <typename T>
+LBG_HD void frag_init(FragT<T> &f)
 {
     LBG_UNROLL
     for (int mi = 0; mi < kWaveTM; mi++)
@@ -134,7 +142,50 @@ LBG_HD void fold(const lb_gemm_job &j, const IntSmem<KS> &sm, unsigned tid, Frag
             }
 }
 
-LBG_HD void frag_store(const lb_gemm_job &j, size_t m0, size_t n0, unsigned tid, const Frag &f)
+// FP8 kernel: the f32 sums p of one 32-k slice (an MFMA from zero) added
+// to the block's d in slice order, as gemm_fp8_mma.cu.
+LBG_HD void slice_add(FragF &f, int mi, int ni, const float *p)
+{
+    LBG_UNROLL
+    for (int v = 0; v < 4; v++) {
+#if defined(__HIP_DEVICE_COMPILE__)
+        f.D[mi][ni][v] = f.D[mi][ni][v] + p[v];  // -ffp-contract=off; p is an MFMA result
+#else
+        volatile float d = f.D[mi][ni][v] + p[v];  // one f32 rounding (host emulation)
+        f.D[mi][ni][v] = d;
+#endif
+    }
+}
+
+// FP8 block end: acc = fmaf(d, s_a * s_b, acc), as lbm::f32_fold.
+LBG_HD void f32_fold(const IntSmem<32> &sm, unsigned tid, FragF &f)
+{
+    LBG_UNROLL
+    for (int mi = 0; mi < kWaveTM; mi++)
+        LBG_UNROLL
+        for (int ni = 0; ni < kWaveTN; ni++)
+            LBG_UNROLL
+            for (int v = 0; v < 4; v++) {
+                const float s = lbm::mul_rn(sm.sa[frag_row(tid, mi, v)], sm.sb[frag_col(tid, ni, v)]);
+                f.acc[mi][ni][v] = lbm::fma_rn(f.D[mi][ni][v], s, f.acc[mi][ni][v]);
+                f.D[mi][ni][v] = 0.0f;
+            }
+}
+
+// Does the FP8 MFMA kernel take this job (the device must also be gfx94x)?
+// FNUZ E4M3 / E5M2 operands, any mix, FP8-scaled (MX elements are OCP
+// only), K and its blocks multiples of 32.
+LBG_HD bool fnuz_fp8(const lb_operand &o)
+{
+    return o.scheme == LB_SCHEME_AMAX && (o.q.format.elem == LOWBIT_E4M3FNUZ || o.q.format.elem == LOWBIT_E5M2FNUZ);
+}
+LBG_HD bool fp8_covers(const lb_gemm_job &j)
+{
+    return j.K > 0 && j.K % 32 == 0 && j.kblock % 32 == 0 && fnuz_fp8(j.a) && fnuz_fp8(j.b);
+}
+
+template <typename T>
+LBG_HD void frag_store(const lb_gemm_job &j, size_t m0, size_t n0, unsigned tid, const FragT<T> &f)
 {
     LBG_UNROLL
     for (int mi = 0; mi < kWaveTM; mi++)

@@ -60,24 +60,34 @@ const char *lowbit_dtype_name(lowbit_dtype t)
     return lb_host->dtype_name(t);
 }
 
-/* The integer-MFMA kernel (kernels/cuda/gemm_mfma.cu, HIP-only, so not in
- * src/gpu_gemm.h). */
+/* The matrix-core kernels, HIP-only (not in src/gpu_gemm.h): integer MFMA
+ * (kernels/cuda/gemm_mfma.cu) and FP8 MFMA (gemm_mfma_fp8.cu; its covers
+ * also asks whether the current device is gfx940 / gfx941 / gfx942). */
 int lb_hip_gemm_mfma_covers(const lb_gemm_job *j);
 lowbit_status lb_hip_gemm_mfma(const lb_gemm_job *j, void *stream);
+int lb_hip_gemm_mfma_fp8_covers(const lb_gemm_job *j);
+lowbit_status lb_hip_gemm_mfma_fp8(const lb_gemm_job *j, void *stream);
 
-/* The GEMM of the table's gemm_exact slot: both kernels are exact (bit for
- * bit the reference), so the core needs no choice of its own.  Integer
- * pairs that fit int8 take the MFMA kernel; LOWBIT_HIP_GEMM=exact keeps
- * every call on the generic one, as LOWBIT_CUDA_GEMM=exact does on CUDA.
- * LOWBIT_CUDA_GEMM itself is not read here: the HIP build of
- * tests/gpu/gemm_device_test.cu runs each case once, with it set, and that
- * run is the only one that reaches this kernel on a device. */
-static lowbit_status lb_hip_gemm(const lb_gemm_job *j, void *stream)
+/* The table's GEMM: the first kernel that takes the job of
+ *   FP8 MFMA      only with allow_fast (LOWBIT_GEMM_ALLOW_FAST): FNUZ FP8
+ *                 pairs on gfx94x, within the documented bound;
+ *   integer MFMA  integer pairs that fit int8, exact;
+ *   generic       everything else, exact.
+ * LOWBIT_HIP_GEMM=exact keeps every call on the generic one, as
+ * LOWBIT_CUDA_GEMM=exact does on CUDA.  LOWBIT_CUDA_GEMM itself is not read
+ * here: the HIP build of tests/gpu/gemm_device_test.cu runs each case once
+ * with it set, and that run is the only one that reaches the integer
+ * kernel on a device. */
+static lowbit_status lb_hip_gemm(const lb_gemm_job *j, int allow_fast, void *stream)
 {
     const char *force = getenv("LOWBIT_HIP_GEMM");
     const int generic_only = force && strcmp(force, "exact") == 0;
-    if (j->K > 0 && !generic_only && lb_hip_gemm_mfma_covers(j))
-        return lb_hip_gemm_mfma(j, stream);
+    if (j->K > 0 && !generic_only) {
+        if (allow_fast && lb_hip_gemm_mfma_fp8_covers(j))
+            return lb_hip_gemm_mfma_fp8(j, stream);
+        if (lb_hip_gemm_mfma_covers(j))
+            return lb_hip_gemm_mfma(j, stream);
+    }
     return lb_hip_gemm_exact(j, stream);
 }
 
@@ -91,9 +101,9 @@ LB_EXPORT const lb_gpu_ops *lb_hip_module_open(const lb_gpu_host *host, char *wh
 {
     static const size_t sizes[4] = {sizeof(lb_cvt_params), sizeof(lowbit_qtensor), sizeof(lb_attn_job),
                                     sizeof(lb_gemm_job)};
-    if (strcmp(host->version, LOWBIT_VERSION_STRING) != 0 || memcmp(host->sizes, sizes, sizeof sizes) != 0) {
+    if (strcmp(host->version, LB_GPU_HOST_VERSION) != 0 || memcmp(host->sizes, sizes, sizeof sizes) != 0) {
         snprintf(why, why_len, "the module is lowbit %s, the library lowbit %s (or their structures differ); "
-                 "install matching versions", LOWBIT_VERSION_STRING, host->version);
+                 "install matching versions", LB_GPU_HOST_VERSION, host->version);
         return NULL;
     }
     lb_host = host;

@@ -13,11 +13,13 @@
 //            / MFMA kernel) and with LOWBIT_CUDA_GEMM=exact (HIP:
 //            LOWBIT_HIP_GEMM=exact; the generic kernel), and both must equal
 //            the host C byte for byte, padding included.
-//   fast     LOWBIT_GEMM_ALLOW_FAST on the OCP FP8 / MXFP8 pairs, against an
-//            f64 GEMM within the bound of docs/semantics.md ("GEMM on the
-//            GPU"), NaN where the f64 result is NaN; plus prefill-sized
-//            shapes.  On devices below sm_89 the call must equal exact.
-//            HIP has no fast kernels: there the flag must give exact results.
+//   fast     LOWBIT_GEMM_ALLOW_FAST on the FP8 pairs a fast kernel takes,
+//            against an f64 GEMM within the bound of docs/semantics.md
+//            ("GEMM on the GPU"), NaN where the f64 result is NaN; plus
+//            prefill-sized shapes.  CUDA: OCP FP8 / MXFP8 pairs, exact below
+//            sm_89.  HIP: FNUZ FP8 pairs (and the two FNUZ mixes the list
+//            lacks) on the FP8 MFMA kernel of gfx940 / 941 / 942; exact on
+//            other AMD devices and for the OCP pairs, which stay exact there.
 //   errors   host pointers for a->data, a->scales, b->data, b->zero_points
 //            and c (LOWBIT_ERR_WRONG_MEMORY naming them, C untouched),
 //            non-device and unknown backends, and every validation status
@@ -145,9 +147,20 @@ static void exact_case(const gc::Case &k, cudaStream_t st)
     }
 }
 
+#if defined(__HIPCC__)
+// Both operands FNUZ E4M3 / E5M2 with scales: what the FP8 MFMA kernel takes.
+static bool fnuz_fp8_pair(const gc::Pair &p)
+{
+    auto ok = [](const lowbit_format &f) {
+        return (f.elem == LOWBIT_E4M3FNUZ || f.elem == LOWBIT_E5M2FNUZ) && f.scale_type != LOWBIT_DTYPE_COUNT;
+    };
+    return ok(p.a) && ok(p.b);
+}
+#endif
+
 // One fast case: within the bound of docs/semantics.md ("GEMM on the GPU")
-// against f64 (gc::fast_check), or, below sm_89 and on HIP (arch 0), exact.
-static void fast_case(const gc::Case &k, cudaStream_t st, int arch)
+// against f64 (gc::fast_check) when a fast kernel takes it, else exact.
+static void fast_case(const gc::Case &k, cudaStream_t st, bool fast_kernel)
 {
     Dev d(k);
     lowbit_gemm_opts fast = {LOWBIT_GEMM_ALLOW_FAST};
@@ -156,11 +169,11 @@ static void fast_case(const gc::Case &k, cudaStream_t st, int arch)
         return;
     }
     std::vector<uint8_t> got = d.down(k);
-    if (arch < 89) {  // no FP8 tensor cores: the exact kernel must have run
+    if (!fast_kernel) {  // no FP8 matrix cores for this pair here: the exact kernel must have run
         std::vector<uint8_t> ref;
         gc::reference(k, ref);
         if (gc::first_diff(k, ref, got) != SIZE_MAX)
-            fail("FAIL %s: %s\n", describe(k), "fast flag below sm_89 is not exact");
+            fail("FAIL %s: %s\n", describe(k), "fast flag without an FP8 kernel for the pair is not exact");
         else
             g_pass++;
         return;
@@ -332,12 +345,15 @@ int main(int argc, char **argv)
     if (!lbt_have_device())
         return 77;
     const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-#if defined(__HIPCC__)
-    const int arch = 0;  // no fast kernels: LOWBIT_GEMM_ALLOW_FAST must give exact results
-#else
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
+#if defined(__HIPCC__)
+    // The FNUZ FP8 MFMAs: gfx940, gfx941, gfx942 (gcnArchName "gfx942:sramecc+:xnack-" and the like).
+    const char *an = prop.gcnArchName;
+    const bool fast_hw = strncmp(an, "gfx94", 5) == 0 && an[5] >= '0' && an[5] <= '2' && (an[6] == 0 || an[6] == ':');
+#else
     const int arch = prop.major * 10 + prop.minor;
+    const bool fast_hw = arch >= 89;
 #endif
     cudaStream_t st;
     CK(cudaStreamCreate(&st));
@@ -362,10 +378,25 @@ int main(int argc, char **argv)
     printf("exact: %zu cases over %zu pairs, %ld comparisons passed\n", exact_cases, pairs.size(), g_pass - before);
 
     before = g_pass;
-    size_t fast_cases = 0;
-    for (const gc::Pair &p : pairs) {
-        if (!gc::ocp_fp8_pair(p))
-            continue;
+    size_t fast_cases = 0, fast_kernel_cases = 0;
+    std::vector<gc::Pair> fast_pairs;
+    for (const gc::Pair &p : pairs)
+        if (gc::ocp_fp8_pair(p))
+            fast_pairs.push_back(p);
+#if defined(__HIPCC__)
+    for (const gc::Pair &p : pairs)
+        if (fnuz_fp8_pair(p))
+            fast_pairs.push_back(p);
+    fast_pairs.push_back(gc::make_pair(lowbit_format_fp8_row(LOWBIT_E4M3FNUZ), lowbit_format_fp8_tensor(LOWBIT_E5M2FNUZ)));
+    fast_pairs.push_back(gc::make_pair(lowbit_format_fp8_block(LOWBIT_E5M2FNUZ, 1, 128),
+                                       lowbit_format_fp8_block(LOWBIT_E4M3FNUZ, 128, 128)));
+#endif
+    for (const gc::Pair &p : fast_pairs) {
+#if defined(__HIPCC__)
+        const bool fast_kernel = fast_hw && fnuz_fp8_pair(p);
+#else
+        const bool fast_kernel = fast_hw;
+#endif
         for (int v = 0; v < 6; v++) {
             gc::Case k;
             size_t K = gc::pick_k(p, rng);
@@ -377,12 +408,14 @@ int main(int argc, char **argv)
                 K = 1024;
             if (!gc::make_case(k, p, M, N, K, v == 4 ? 1 : 0, rng))
                 continue;
-            fast_case(k, st, arch);
+            fast_case(k, st, fast_kernel);
             fast_cases++;
+            fast_kernel_cases += fast_kernel;
         }
     }
-    printf("fast: %zu cases, %ld within the bound%s\n", fast_cases, g_pass - before,
-           arch < 89 ? " (no FP8 tensor cores: the exact kernel ran)" : "");
+    printf("fast: %zu cases (%zu on an FP8 kernel, checked against the bound; the rest must be exact), "
+           "%ld passed%s\n", fast_cases, fast_kernel_cases, g_pass - before,
+           fast_hw ? "" : " (no FP8 matrix cores: the exact kernels ran)");
 
     before = g_pass;
     error_cases(st);
