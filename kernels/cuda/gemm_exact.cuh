@@ -49,10 +49,22 @@ constexpr int kPad = 4;          // floats of padding per staged k row (keeps 16
 static_assert(kTM == 4 && kTN == 4, "compute() reads 4 rows / columns as one 16-byte vector");
 
 // Correctly rounded single operations, spelled out so that nothing may fuse
-// or reorder them (the build flags forbid it as well).
+// or reorder them (the build flags forbid it as well; HIP's __fadd_rn and
+// friends are the plain operators, kept unfused by -ffp-contract=off).  The
+// host's volatile is for the emulation tests only: on a GPU it would cost
+// scratch memory.
+LBG_HD float add_rn(float a, float b)
+{
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+    return __fadd_rn(a, b);
+#else
+    volatile float r = a + b;
+    return r;
+#endif
+}
 LBG_HD float mul_rn(float a, float b)
 {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
     return __fmul_rn(a, b);
 #else
     volatile float r = a * b;
@@ -61,7 +73,7 @@ LBG_HD float mul_rn(float a, float b)
 }
 LBG_HD float fma_rn(float a, float b, float c)
 {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
     return __fmaf_rn(a, b, c);
 #else
     return fmaf(a, b, c);

@@ -147,14 +147,8 @@ LBG_HD void fold(const lb_gemm_job &j, const IntSmem<KS> &sm, unsigned tid, Frag
 LBG_HD void slice_add(FragF &f, int mi, int ni, const float *p)
 {
     LBG_UNROLL
-    for (int v = 0; v < 4; v++) {
-#if defined(__HIP_DEVICE_COMPILE__)
-        f.D[mi][ni][v] = f.D[mi][ni][v] + p[v];  // -ffp-contract=off; p is an MFMA result
-#else
-        volatile float d = f.D[mi][ni][v] + p[v];  // one f32 rounding (host emulation)
-        f.D[mi][ni][v] = d;
-#endif
-    }
+    for (int v = 0; v < 4; v++)
+        f.D[mi][ni][v] = lbg::add_rn(f.D[mi][ni][v], p[v]);
 }
 
 // FP8 block end: acc = fmaf(d, s_a * s_b, acc), as lbm::f32_fold.

@@ -109,76 +109,93 @@ LBG_HD bool fp8_covers(const lb_gemm_job &j)
     return j.K > 0 && j.K % 32 == 0 && j.kblock % 32 == 0 && ocp_fp8(j.a) && ocp_fp8(j.b);
 }
 
-// n bytes from global memory at p into out: 16 (or 8, or 4) at a time
-// where p's alignment allows, else one by one.
-template <int N>
-LBG_HD void load_bytes(const uint8_t *p, uint8_t *out)
+// NW 32-bit words (little-endian bytes) from global memory at p: 16, 8 or 4
+// bytes at a time where p's alignment allows, else byte by byte.  Words,
+// not a byte array, so that the values stay in registers on every GPU.
+template <int NW>
+LBG_HD void load_words(const uint8_t *p, uint32_t *w)
 {
 #if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
-    if (N % 16 == 0 && (uintptr_t)p % 16 == 0) {
+    if (NW % 4 == 0 && (uintptr_t)p % 16 == 0) {
         LBG_UNROLL
-        for (int i = 0; i < N; i += 16)
-            *reinterpret_cast<uint4 *>(out + i) = *reinterpret_cast<const uint4 *>(p + i);
+        for (int i = 0; i < NW; i += 4) {
+            const uint4 v = *reinterpret_cast<const uint4 *>(p + 4 * i);
+            w[i] = v.x, w[i + 1] = v.y, w[i + 2] = v.z, w[i + 3] = v.w;
+        }
         return;
     }
-    if (N % 8 == 0 && (uintptr_t)p % 8 == 0) {
+    if (NW % 2 == 0 && (uintptr_t)p % 8 == 0) {
         LBG_UNROLL
-        for (int i = 0; i < N; i += 8)
-            *reinterpret_cast<uint2 *>(out + i) = *reinterpret_cast<const uint2 *>(p + i);
+        for (int i = 0; i < NW; i += 2) {
+            const uint2 v = *reinterpret_cast<const uint2 *>(p + 4 * i);
+            w[i] = v.x, w[i + 1] = v.y;
+        }
         return;
     }
-    LBG_UNROLL
-    for (int i = 0; i < N; i++)
-        out[i] = p[i];
-#else
-    memcpy(out, p, N);
+    if ((uintptr_t)p % 4 == 0) {
+        LBG_UNROLL
+        for (int i = 0; i < NW; i++)
+            w[i] = *reinterpret_cast<const uint32_t *>(p + 4 * i);
+        return;
+    }
 #endif
+    LBG_UNROLL
+    for (int i = 0; i < NW; i++)
+        w[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
+               (uint32_t)p[4 * i + 3] << 24;
 }
 
 // The KS staged bytes of row r of an operand from element k0 (a chunk lies
 // in one K block of each operand, so one zero point serves it): integers n
 // through the table with the zero point applied, or, with kRaw, the codes.
-// 8- and 4-bit codes are read as whole bytes (vector loads where aligned),
+// 8- and 4-bit codes are read as whole words (vector loads where aligned),
 // other widths (6-bit) code by code.  A row past the tensor is zeros.
 template <int KS, bool kRaw>
 LBG_HD void stage_row(const lb_operand &o, const int32_t *lut, size_t rows, size_t r, size_t k0, uint8_t *dst)
 {
-    alignas(16) uint8_t c[KS];
-    if (r >= rows) {
-        LBG_UNROLL
-        for (int kk = 0; kk < KS; kk++)
-            c[kk] = 0;
-    } else {
+    uint32_t w[KS / 4];  // the staged bytes, four per word
+    LBG_UNROLL
+    for (int i = 0; i < KS / 4; i++)
+        w[i] = 0;
+    if (r < rows) {
         const int elem = o.q.format.elem;
         const unsigned bits = lb_bits(elem);
         const size_t idx = r * o.q.row_stride + k0;
         const uint8_t *data = (const uint8_t *)o.q.data;
         if (bits == 8) {
-            load_bytes<KS>(data + idx, c);
+            load_words<KS / 4>(data + idx, w);
         } else if (bits == 4 && idx % 2 == 0) {
-            alignas(16) uint8_t pk[KS / 2];
-            load_bytes<KS / 2>(data + idx / 2, pk);
+            uint32_t pk[KS / 8];  // 8 codes per word, the even element in the low nibble (lb_get4)
+            load_words<KS / 8>(data + idx / 2, pk);
             LBG_UNROLL
-            for (int i = 0; i < KS / 2; i++) {
-                c[2 * i] = pk[i] & 0xF;  // the even element is the low nibble (lb_get4)
-                c[2 * i + 1] = pk[i] >> 4;
-            }
+            for (int i = 0; i < KS / 8; i++)
+                LBG_UNROLL
+                for (int y = 0; y < 8; y++)
+                    w[2 * i + y / 4] |= ((pk[i] >> (4 * y)) & 0xFu) << (8 * (y % 4));
         } else {
+            LBG_UNROLL
             for (int kk = 0; kk < KS; kk++)
-                c[kk] = (uint8_t)lb_load_code(elem, data, idx + (size_t)kk);
+                w[kk / 4] |= (lb_load_code(elem, data, idx + (size_t)kk) & 0xFFu) << (8 * (kk % 4));
         }
         if (!kRaw) {
             const int32_t zp = lb_opnd_zero_point(&o, r, k0);
             LBG_UNROLL
-            for (int kk = 0; kk < KS; kk++)
-                c[kk] = (uint8_t)(int8_t)(lut[c[kk]] - zp);
+            for (int i = 0; i < KS / 4; i++) {
+                uint32_t n = 0;
+                LBG_UNROLL
+                for (int y = 0; y < 4; y++)
+                    n |= (uint32_t)(uint8_t)(int8_t)(lut[(w[i] >> (8 * y)) & 0xFFu] - zp) << (8 * y);
+                w[i] = n;
+            }
         }
     }
     LBG_UNROLL
-    for (int i = 0; i < KS; i += 4) {
-        uint32_t w;
-        memcpy(&w, c + i, 4);
-        *reinterpret_cast<uint32_t *>(dst + i) = w;  // staged rows are 16-byte aligned
+    for (int i = 0; i < KS / 4; i++) {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+        *reinterpret_cast<uint32_t *>(dst + 4 * i) = w[i];  // staged rows are 16-byte aligned
+#else
+        memcpy(dst + 4 * i, &w[i], 4);
+#endif
     }
 }
 

@@ -20,18 +20,9 @@
 
 namespace lbw {
 
+using lbg::add_rn;
 using lbg::fma_rn;
 using lbg::mul_rn;
-
-LBG_HD float add_rn(float a, float b)
-{
-#if defined(__CUDA_ARCH__)
-    return __fadd_rn(a, b);
-#else
-    volatile float r = a + b;
-    return r;
-#endif
-}
 
 constexpr int kWG = 2;                 // warpgroups per CTA
 constexpr int kThreads = 128 * kWG;
