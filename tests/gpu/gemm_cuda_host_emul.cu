@@ -15,23 +15,14 @@
 #include <vector>
 
 #include "gemm_cases.h"
+#include "gemm_emul.h"
 #include "gemm_exact.cuh"
 #include "gemm_mma.cuh"
 #include "gemm_wgmma.cuh"
 
 namespace {
 
-// lb_gemm_job of a case, C pointing at out (as lowbit_gemm_device builds it).
-bool job_of(const gc::Case &c, std::vector<uint8_t> &out, lb_gemm_job *j)
-{
-    out = c.c0;
-    lowbit_status s = lb_gemm_job_init(j, &c.a.q, &c.b.q, c.alpha, c.beta, c.c_type, out.data(), c.ldc, NULL);
-    if (s != LOWBIT_OK) {
-        fprintf(stderr, "job %s: %s\n", c.p.name.c_str(), lowbit_last_error());
-        return false;
-    }
-    return true;
-}
+using gc::job_of;
 
 template <bool kInt>
 void exact_cta(const lb_gemm_job &j, size_t m0, size_t n0)

@@ -15,20 +15,12 @@
 #include <vector>
 
 #include "gemm_cases.h"
+#include "gemm_emul.h"
 #include "gemm_mfma.cuh"
 
 namespace {
 
-bool job_of(const gc::Case &c, std::vector<uint8_t> &out, lb_gemm_job *j)
-{
-    out = c.c0;
-    lowbit_status s = lb_gemm_job_init(j, &c.a.q, &c.b.q, c.alpha, c.beta, c.c_type, out.data(), c.ldc, NULL);
-    if (s != LOWBIT_OK) {
-        fprintf(stderr, "job %s: %s\n", c.p.name.c_str(), lowbit_last_error());
-        return false;
-    }
-    return true;
-}
+using gc::job_of;
 
 // v_mfma_i32_16x16x{16,32}[_]i8 over one wavefront, from the register layout
 // of AMD's Matrix Instruction Calculator (gfx9 / CDNA rules, M = N = 16, one
