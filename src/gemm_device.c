@@ -60,6 +60,8 @@ lowbit_status lb_cuda_gemm_run(const lb_gemm_job *j, int allow_fast, void *strea
     int generic_only = force && strcmp(force, "exact") == 0;
     if (j->K > 0 && !generic_only) {
         int arch = lb_cuda_gemm_arch();
+        if (allow_fast && lb_cuda_gemm_block_scaled_covers(j, arch))
+            return lb_cuda_gemm_block_scaled(j, stream);
         if (allow_fast && lb_cuda_gemm_fp8_wgmma_covers(j, arch))
             return lb_cuda_gemm_fp8_wgmma(j, stream);
         if (allow_fast && lb_cuda_gemm_fp8_covers(j, arch))

@@ -1,7 +1,7 @@
 /*
  * gpu_gemm.h - the C-linkage interface between src/gemm_device.c and the
  * CUDA GEMM kernels (kernels/cuda/gemm_exact.cu, gemm_imma.cu,
- * gemm_fp8_mma.cu, gemm_fp8_wgmma.cu).  The job arrives validated by
+ * gemm_fp8_mma.cu, gemm_fp8_wgmma.cu, gemm_block_scaled_mma.cu).  The job arrives validated by
  * lb_gemm_job_init and its pointers (operand data, scales, zero points, C)
  * checked to be device memory; the job structure itself is host memory and travels to the
  * kernels by value.  Every entry point only enqueues work on `stream` (a
@@ -50,6 +50,14 @@ lowbit_status lb_cuda_gemm_fp8(const lb_gemm_job *j, void *stream);
  * 9.0 only, where it replaces lb_cuda_gemm_fp8. */
 int lb_cuda_gemm_fp8_wgmma_covers(const lb_gemm_job *j, int arch);
 lowbit_status lb_cuda_gemm_fp8_wgmma(const lb_gemm_job *j, void *stream);
+
+/* Fast block-scaled tensor-core kernel (mma.sync ... block_scale, the
+ * scales applied by the tensor core; gemm_block_scaled_mma.cu): MX x MX
+ * with E4M3 / E5M2 / E3M2 / E2M3 / E2M1 elements in any mix, NVFP4 x NVFP4
+ * with K a multiple of 64; compute capability 12.0 only.  Error bound:
+ * docs/semantics.md, "GEMM on the GPU". */
+int lb_cuda_gemm_block_scaled_covers(const lb_gemm_job *j, int arch);
+lowbit_status lb_cuda_gemm_block_scaled(const lb_gemm_job *j, void *stream);
 
 #ifdef __cplusplus
 }

@@ -145,11 +145,54 @@ LBG_HD void load_words(const uint8_t *p, uint32_t *w)
                (uint32_t)p[4 * i + 3] << 24;
 }
 
+// The KS codes of row r of an operand from element k0, one per byte (four
+// per word, little-endian): 8- and 4-bit codes read as whole words (vector
+// loads where aligned), other widths (6-bit) code by code.  r < rows.
+template <int KS>
+LBG_HD void gather_codes(const lb_operand &o, size_t r, size_t k0, uint32_t *w)
+{
+    LBG_UNROLL
+    for (int i = 0; i < KS / 4; i++)
+        w[i] = 0;
+    const int elem = o.q.format.elem;
+    const unsigned bits = lb_bits(elem);
+    const size_t idx = r * o.q.row_stride + k0;
+    const uint8_t *data = (const uint8_t *)o.q.data;
+    if (bits == 8) {
+        load_words<KS / 4>(data + idx, w);
+    } else if (bits == 4 && idx % 2 == 0) {
+        uint32_t pk[KS / 8];  // 8 codes per word, the even element in the low nibble (lb_get4)
+        load_words<KS / 8>(data + idx / 2, pk);
+        LBG_UNROLL
+        for (int i = 0; i < KS / 8; i++)
+            LBG_UNROLL
+            for (int y = 0; y < 8; y++)
+                w[2 * i + y / 4] |= ((pk[i] >> (4 * y)) & 0xFu) << (8 * (y % 4));
+    } else {
+        LBG_UNROLL
+        for (int kk = 0; kk < KS; kk++)
+            w[kk / 4] |= (lb_load_code(elem, data, idx + (size_t)kk) & 0xFFu) << (8 * (kk % 4));
+    }
+}
+
+// Store NW staged words at dst (16-byte aligned on the device).
+template <int NW>
+LBG_HD void put_words(const uint32_t *w, uint8_t *dst)
+{
+    LBG_UNROLL
+    for (int i = 0; i < NW; i++) {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+        *reinterpret_cast<uint32_t *>(dst + 4 * i) = w[i];
+#else
+        memcpy(dst + 4 * i, &w[i], 4);
+#endif
+    }
+}
+
 // The KS staged bytes of row r of an operand from element k0 (a chunk lies
 // in one K block of each operand, so one zero point serves it): integers n
 // through the table with the zero point applied, or, with kRaw, the codes.
-// 8- and 4-bit codes are read as whole words (vector loads where aligned),
-// other widths (6-bit) code by code.  A row past the tensor is zeros.
+// A row past the tensor is zeros.
 template <int KS, bool kRaw>
 LBG_HD void stage_row(const lb_operand &o, const int32_t *lut, size_t rows, size_t r, size_t k0, uint8_t *dst)
 {
@@ -158,25 +201,7 @@ LBG_HD void stage_row(const lb_operand &o, const int32_t *lut, size_t rows, size
     for (int i = 0; i < KS / 4; i++)
         w[i] = 0;
     if (r < rows) {
-        const int elem = o.q.format.elem;
-        const unsigned bits = lb_bits(elem);
-        const size_t idx = r * o.q.row_stride + k0;
-        const uint8_t *data = (const uint8_t *)o.q.data;
-        if (bits == 8) {
-            load_words<KS / 4>(data + idx, w);
-        } else if (bits == 4 && idx % 2 == 0) {
-            uint32_t pk[KS / 8];  // 8 codes per word, the even element in the low nibble (lb_get4)
-            load_words<KS / 8>(data + idx / 2, pk);
-            LBG_UNROLL
-            for (int i = 0; i < KS / 8; i++)
-                LBG_UNROLL
-                for (int y = 0; y < 8; y++)
-                    w[2 * i + y / 4] |= ((pk[i] >> (4 * y)) & 0xFu) << (8 * (y % 4));
-        } else {
-            LBG_UNROLL
-            for (int kk = 0; kk < KS; kk++)
-                w[kk / 4] |= (lb_load_code(elem, data, idx + (size_t)kk) & 0xFFu) << (8 * (kk % 4));
-        }
+        gather_codes<KS>(o, r, k0, w);
         if (!kRaw) {
             const int32_t zp = lb_opnd_zero_point(&o, r, k0);
             LBG_UNROLL
@@ -189,14 +214,7 @@ LBG_HD void stage_row(const lb_operand &o, const int32_t *lut, size_t rows, size
             }
         }
     }
-    LBG_UNROLL
-    for (int i = 0; i < KS / 4; i++) {
-#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
-        *reinterpret_cast<uint32_t *>(dst + 4 * i) = w[i];  // staged rows are 16-byte aligned
-#else
-        memcpy(dst + 4 * i, &w[i], 4);
-#endif
-    }
+    put_words<KS / 4>(w, dst);
 }
 
 // Stage the chunk [k0, k0 + KS) a row per thread: integer pairs store n
@@ -238,8 +256,9 @@ LBG_HD uint32_t ld32(const uint8_t *p)
 
 // A fragment of m16 tile mi of warp w (KS / 8 registers): register r holds
 // row groupID + 8 (r & 1), columns 16 (r >> 1) + 4 t .. + 3.
-template <int KS>
-LBG_HD void load_a(const IntSmem<KS> &sm, unsigned w, unsigned lane, int mi, uint32_t *a)
+// (S: IntSmem<KS>, or any tile with the same a / b rows.)
+template <int KS, class S>
+LBG_HD void load_a(const S &sm, unsigned w, unsigned lane, int mi, uint32_t *a)
 {
     const unsigned g = lane / 4, t = lane % 4;
     const unsigned row0 = (w / 2) * 32 + (unsigned)mi * 16 + g;
@@ -250,8 +269,8 @@ LBG_HD void load_a(const IntSmem<KS> &sm, unsigned w, unsigned lane, int mi, uin
 
 // B fragment of n8 tile ni (KS / 16 registers): register r holds column
 // (row of B) groupID, k = 16 r + 4 t .. + 3.
-template <int KS>
-LBG_HD void load_b(const IntSmem<KS> &sm, unsigned w, unsigned lane, int ni, uint32_t *b)
+template <int KS, class S>
+LBG_HD void load_b(const S &sm, unsigned w, unsigned lane, int ni, uint32_t *b)
 {
     const unsigned g = lane / 4, t = lane % 4;
     const unsigned n = (w % 2) * 32 + (unsigned)ni * 8 + g;

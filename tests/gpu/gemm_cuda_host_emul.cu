@@ -6,7 +6,9 @@
 // host-device functions the kernels call, and every output is compared bit
 // for bit with lowbit_gemm over every pair, many shapes and adversarial
 // inputs.  The fast FP8 kernel's tiling runs too, on an ideal model of the
-// FP8 tensor core, against the f64 bound of docs/semantics.md.  Needs no GPU
+// FP8 tensor core, and the block-scaled kernel's (sm_120a) on an ideal
+// model of mma.sync ... block_scale, both against the f64 bound of
+// docs/semantics.md.  Needs no GPU
 // (suite cuda-host); it is what checks the device arithmetic on machines
 // without one.
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 #include "gemm_cases.h"
 #include "gemm_emul.h"
+#include "gemm_block_scaled.cuh"
 #include "gemm_exact.cuh"
 #include "gemm_mma.cuh"
 #include "gemm_wgmma.cuh"
@@ -321,6 +324,154 @@ bool emulate_wgmma(const gc::Case &c, std::vector<uint8_t> &out)
     return true;
 }
 
+// mma.sync ... block_scale on an ideal tensor core, written from the PTX
+// ISA's fragment and scale-factor layouts (groupID g = lane / 4, t = lane %
+// 4), not from gemm_block_scaled.cuh:
+//   kind::mxf8f6f4 m16n8k32: A register r byte y is row g + 8 (r & 1),
+//     k = 16 (r >> 1) + 4 t + y; B register r byte y is column g,
+//     k = 16 r + 4 t + y; each byte one element: FP8 as is, FP6 in bits
+//     5..0, FP4 in bits 5..2, the other bits zero.
+//   kind::mxf4nvf4 m16n8k64: A register r nibble y is row g + 8 (r & 1),
+//     k = 32 (r >> 1) + 8 t + y; B register r nibble y is column g,
+//     k = 32 r + 8 t + y.
+//   Scales (thread-id and byte-id selectors 0): row g's from lane 4g, row
+//     g + 8's from lane 4g + 1, column g's from lane 4g; byte i of the word
+//     scales k in [i V, (i + 1) V), V = 32 (1X, 2X) or 16 (4X); ue8m0 is
+//     2^(c - 127), ue4m3 an unsigned E4M3.
+// The products are summed exactly (f64) and rounded once to f32.  A scale
+// the types cannot hold (ue8m0 0xFF, a ue4m3 with its sign bit or the NaN
+// code) or an FP4 / FP6 container with stray bits aborts: the kernel must
+// never pass one.
+void mma_bs_model(int kind, int ta, int tb, const uint32_t (*a)[4], const uint32_t (*b)[2], const uint32_t *sa,
+                  const uint32_t *sb, float (*acc)[4])
+{
+    const int KC = kind == lbs::kMx8 ? 32 : 64;
+    double A[16][64], B[8][64], SA[16][4], SB[8][4];
+    auto reject = [](const char *what) {
+        fprintf(stderr, "FAIL block-scaled: the kernel passed the MMA %s\n", what);
+        abort();
+    };
+    auto elem = [&](int type, uint32_t byte) -> double {
+        if (type == LOWBIT_E2M1) {
+            if (byte & 0xC3u)
+                reject("an FP4 container with bits outside 5..2");
+            return lb_decode(type, byte >> 2);
+        }
+        if (lb_bits(type) == 6 && (byte & 0xC0u))
+            reject("an FP6 container with bits 7..6 set");
+        return lb_decode(type, byte);
+    };
+    auto scale = [&](uint32_t c) -> double {
+        if (kind == lbs::kNvFp4) {
+            if (c & 0x80u || c == 0x7Fu)
+                reject("a ue4m3 scale with its sign bit or the NaN code");
+            return lb_decode(LOWBIT_E4M3, c);
+        }
+        if (c == 0xFFu)
+            reject("the ue8m0 NaN scale");
+        return ldexp(1.0, (int)c - 127);
+    };
+    const int nsc = kind == lbs::kMx8 ? 1 : kind == lbs::kMxFp4 ? 2 : 4, V = KC / nsc;
+    for (int lane = 0; lane < 32; lane++) {
+        const int g = lane / 4, t = lane % 4;
+        for (int r = 0; r < 4; r++) {
+            const int row = g + 8 * (r & 1);
+            if (kind == lbs::kMx8)
+                for (int y = 0; y < 4; y++)
+                    A[row][16 * (r >> 1) + 4 * t + y] = elem(ta, (a[lane][r] >> (8 * y)) & 0xFFu);
+            else
+                for (int y = 0; y < 8; y++)
+                    A[row][32 * (r >> 1) + 8 * t + y] = lb_decode(LOWBIT_E2M1, (a[lane][r] >> (4 * y)) & 0xFu);
+        }
+        for (int r = 0; r < 2; r++) {
+            if (kind == lbs::kMx8)
+                for (int y = 0; y < 4; y++)
+                    B[g][16 * r + 4 * t + y] = elem(tb, (b[lane][r] >> (8 * y)) & 0xFFu);
+            else
+                for (int y = 0; y < 8; y++)
+                    B[g][32 * r + 8 * t + y] = lb_decode(LOWBIT_E2M1, (b[lane][r] >> (4 * y)) & 0xFu);
+        }
+        for (int i = 0; i < nsc; i++) {
+            if (t == 0 || t == 1)
+                SA[g + 8 * t][i] = scale((sa[lane] >> (8 * i)) & 0xFFu);
+            if (t == 0)
+                SB[g][i] = scale((sb[lane] >> (8 * i)) & 0xFFu);
+        }
+    }
+    for (int lane = 0; lane < 32; lane++) {
+        const int g = lane / 4, t = lane % 4;
+        for (int i = 0; i < 4; i++) {
+            const int row = g + 8 * (i >> 1), col = 2 * t + (i & 1);
+            double s = 0;
+            for (int k = 0; k < KC; k++)
+                s += A[row][k] * SA[row][k / V] * B[col][k] * SB[col][k / V];
+            acc[lane][i] = (float)s;
+        }
+    }
+}
+
+// The block-scaled kernel's CTA, thread by thread in its phase order.
+template <int kKind>
+void bs_cta(const lb_gemm_job &j, size_t m0, size_t n0)
+{
+    using namespace lbs;
+    constexpr int KC = kind_codes(kKind);
+    static BsSmem sm;
+    static FragT<float> st[kThreads];
+    bool bad[kThreads] = {};
+    memset(&sm, 0xA5, sizeof sm);  // stale bytes: only staged ones may be read
+    for (unsigned t = 0; t < kThreads; t++)
+        frag_init(st[t]);
+    const int ta = j.a.q.format.elem, tb = j.b.q.format.elem;
+    for (size_t k0 = 0; k0 < j.K; k0 += KC) {
+        for (unsigned t = 0; t < kThreads; t++)
+            bad[t] |= stage_bs<kKind>(j, sm, m0, n0, k0, t);
+        for (unsigned w = 0; w < kThreads / 32; w++)
+            for (int mi = 0; mi < kWarpTM; mi++)
+                for (int ni = 0; ni < kWarpTN; ni++) {
+                    uint32_t a[32][4], b[32][2], sa[32], sb[32];
+                    float p[32][4];
+                    for (unsigned lane = 0; lane < 32; lane++) {
+                        load_a<32>(sm, w, lane, mi, a[lane]);
+                        load_b<32>(sm, w, lane, ni, b[lane]);
+                        sa[lane] = scale_frag_a(sm, w, lane, mi);
+                        sb[lane] = scale_frag_b(sm, w, lane, ni);
+                    }
+                    mma_bs_model(kKind, ta, tb, a, b, sa, sb, p);
+                    for (unsigned lane = 0; lane < 32; lane++)
+                        add_mma(st[w * 32 + lane], mi, ni, p[lane]);
+                }
+    }
+    for (unsigned t = 0; t < kThreads; t++)
+        publish_bad(sm, t, bad[t]);
+    for (unsigned t = 0; t < kThreads; t++) {
+        mark_nan(sm, t, st[t]);
+        frag_store(j, m0, n0, t, st[t]);
+    }
+}
+
+// The block-scaled kernel over the whole grid (kind: which MMA it took, -1 none).
+bool emulate_bs(const gc::Case &c, std::vector<uint8_t> &out, int *kind)
+{
+    lb_gemm_job j;
+    *kind = -1;
+    if (!job_of(c, out, &j))
+        return false;
+    if (j.M == 0 || j.N == 0)
+        return true;
+    *kind = lbs::bs_kind(j);
+    for (size_t m0 = 0; m0 < j.M; m0 += lbm::kBM)
+        for (size_t n0 = 0; n0 < j.N; n0 += lbm::kBN) {
+            if (*kind == lbs::kMx8)
+                bs_cta<lbs::kMx8>(j, m0, n0);
+            else if (*kind == lbs::kMxFp4)
+                bs_cta<lbs::kMxFp4>(j, m0, n0);
+            else if (*kind == lbs::kNvFp4)
+                bs_cta<lbs::kNvFp4>(j, m0, n0);
+        }
+    return true;
+}
+
 }  // namespace
 
 int main(void)
@@ -421,8 +572,58 @@ int main(void)
             }
         }
     }
+    // The block-scaled kernel (sm_120a; model block-scaled MMA) against the
+    // f64 bound with exact scale products, over every MX pair of tensor-core
+    // element types and NVFP4 x NVFP4, random scale bytes (NaN, negative
+    // E4M3 scales) included in mode 2.
+    size_t bs_cases[3] = {0, 0, 0};
+    for (const gc::Pair &p : pairs) {
+        const bool nv = p.a.scale_type == LOWBIT_E4M3 && p.b.scale_type == LOWBIT_E4M3 && p.a.elem == LOWBIT_E2M1;
+        const bool mx = p.a.scale_type == LOWBIT_E8M0 && p.b.scale_type == LOWBIT_E8M0 &&
+                        lbs::mx_type_index(p.a.elem) >= 0 && lbs::mx_type_index(p.b.elem) >= 0;
+        if (!nv && !mx)
+            continue;
+        const bool fp4 = p.a.elem == LOWBIT_E2M1 && p.b.elem == LOWBIT_E2M1;  // two kinds each: more cases
+        for (int v = 0; v < (fp4 ? 24 : 6); v++) {
+            gc::Case c;
+            const size_t K = fp4 && v % 4 ? 64 * (1 + rng.below(3)) : 32 * (1 + rng.below(6));
+            if (!gc::make_case(c, p, fp8_Ms[rng.below(4)], Ns[rng.below(4)], K, v % 3, rng)) {
+                skipped++;
+                continue;
+            }
+            std::vector<uint8_t> got;
+            int kind;
+            if (!emulate_bs(c, got, &kind)) {
+                fails++;
+                continue;
+            }
+            const int want = nv ? (K % 64 ? -1 : lbs::kNvFp4)
+                                : (p.a.elem == LOWBIT_E2M1 && p.b.elem == LOWBIT_E2M1 && K % 64 == 0 ? lbs::kMxFp4
+                                                                                                   : lbs::kMx8);
+            if (kind != want) {
+                fails++;
+                fprintf(stderr, "FAIL block-scaled %s K=%zu: kind %d, expected %d\n", p.name.c_str(), K, kind, want);
+                continue;
+            }
+            if (kind < 0)
+                continue;
+            bs_cases[kind]++;
+            gc::FastBound fb;
+            fb.tc_rel = kind == lbs::kMx8 ? 0x1p-8 : 0x1p-7;
+            fb.slice = lbs::kind_codes(kind);
+            fb.in_mma_scales = true;
+            char why[256];
+            if (!gc::fast_check(c, got, why, sizeof why, fb)) {
+                fails++;
+                fprintf(stderr, "FAIL block-scaled %s M=%zu N=%zu K=%zu mode=%d: %s\n", p.name.c_str(), c.M, c.N, K,
+                        c.mode, why);
+            }
+        }
+    }
     printf("gemm host emulation: %zu pairs, %zu cases on the exact kernel, %zu on the integer-MMA kernel, "
-           "%zu on the FP8 kernel (model tensor core, f64 bound), %zu on the wgmma kernel (same bits), %zu not built, "
-           "%zu failures\n", pairs.size(), cases, imma_cases, fp8_cases, wgmma_cases, skipped, fails);
-    return fails || cases == 0 ? 1 : 0;
+           "%zu on the FP8 kernel (model tensor core, f64 bound), %zu on the wgmma kernel (same bits), "
+           "%zu / %zu / %zu on the block-scaled kernel (mxf8f6f4 / MXFP4 / NVFP4, model MMA, f64 bound), "
+           "%zu not built, %zu failures\n", pairs.size(), cases, imma_cases, fp8_cases, wgmma_cases, bs_cases[0],
+           bs_cases[1], bs_cases[2], skipped, fails);
+    return fails || cases == 0 || !bs_cases[0] || !bs_cases[1] || !bs_cases[2] ? 1 : 0;
 }
