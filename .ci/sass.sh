@@ -7,6 +7,10 @@
 #                      FP8 to there (F2FP.F16.E4M3/E5M2 unpack + HMMA.F32)
 #   gemm_fp8_wgmma.cu.o sm_90a: QGMMA.64x64x32.F32 E4M3/E5M2 (Hopper's warpgroup
 #                      FP8 tensor cores) for all four type pairs
+#   gemm_block_scaled_mma.cu.o  sm_120a (when the toolkit builds it): the
+#                      block-scaled QMMA.SF.16832 for all 25 MX element type
+#                      pairs (E4M3/E5M2/E3M2/E2M3/E2M1, scales E8) and
+#                      OMMA.SF.16864 E2M1 with E8 (MXFP4) and UE4M3.4X (NVFP4)
 # Prints the instruction counts per target (machine code only: the
 # embedded PTX for newer GPUs is not SASS and is skipped).  Needs no GPU: cuobjdump (and
 # its nvdisasm) from the toolkit, else from PyPI's nvidia-cuda-cuobjdump /
@@ -18,6 +22,7 @@ build=${1:-build}
 imma=$(find "$build" -maxdepth 2 -name 'gemm_imma.cu.o' | head -1)
 fp8=$(find "$build" -maxdepth 2 -name 'gemm_fp8_mma.cu.o' | head -1)
 wgmma=$(find "$build" -maxdepth 2 -name 'gemm_fp8_wgmma.cu.o' | head -1)
+bsmma=$(find "$build" -maxdepth 2 -name 'gemm_block_scaled_mma.cu.o' | head -1)
 if [ -z "$imma" ] || [ -z "$fp8" ] || [ -z "$wgmma" ]; then
     echo "sass.sh: no gemm_imma.cu.o / gemm_fp8_mma.cu.o / gemm_fp8_wgmma.cu.o under $build (a build with CUDA, built?)" >&2
     exit 2
@@ -99,6 +104,29 @@ while read -r arch n; do
     fi
 done < <(counts "$wgmma" '[^A-Z]QGMMA\.64x64x32\.F32\.E[45]M[23]')
 [ $seen90 = 1 ] || { echo "FAIL: gemm_fp8_wgmma has no sm_90a code"; fail=1; }
+
+echo "gemm_block_scaled_mma.cu.o ($bsmma):"
+if [ -z "$bsmma" ]; then
+    echo "FAIL: no gemm_block_scaled_mma.cu.o under $build"; fail=1
+elif ! grep -q 'sm_120a' <<<"$(cuobjdump -lelf "$bsmma" 2>/dev/null)"; then
+    # nvcc without compute_120 (before CUDA 12.8): the kernels are traps, never dispatched.
+    echo "  no sm_120a code (this toolkit cannot build it): nothing to check"
+else
+    sass=$(cuobjdump -sass "$bsmma" | awk '/^Fatbin ptx code/ { elf = 0 } /^Fatbin elf code/ { elf = 1 }
+                                         elf && /arch = sm_/ { a = $3 } elf && a == "sm_120a"')
+    for ta in E4M3 E5M2 E3M2 E2M3 E2M1; do
+        for tb in E4M3 E5M2 E3M2 E2M3 E2M1; do
+            c=$(grep -c "QMMA\.SF\.16832\.F32\.$ta\.$tb\.E8 " <<<"$sass" || true)
+            [ "$c" -gt 0 ] || { echo "FAIL: no QMMA.SF.16832.F32.$ta.$tb.E8 in gemm_block_scaled_mma"; fail=1; }
+        done
+    done
+    mx4=$(grep -c 'OMMA\.SF\.16864\.F32\.E2M1\.E2M1\.E8 ' <<<"$sass" || true)
+    nv4=$(grep -c 'OMMA\.SF\.16864\.F32\.E2M1\.E2M1\.UE4M3\.4X ' <<<"$sass" || true)
+    printf '  %-8s QMMA.SF.16832 %d   OMMA.SF.16864 E8 (MXFP4) %d   OMMA.SF.16864 UE4M3.4X (NVFP4) %d\n' sm_120a \
+        "$(grep -c 'QMMA\.SF\.16832' <<<"$sass" || true)" "$mx4" "$nv4"
+    [ "$mx4" -gt 0 ] || { echo "FAIL: no OMMA.SF.16864 E2M1 x E2M1 with E8 scales in gemm_block_scaled_mma"; fail=1; }
+    [ "$nv4" -gt 0 ] || { echo "FAIL: no OMMA.SF.16864 E2M1 x E2M1 with UE4M3.4X scales in gemm_block_scaled_mma"; fail=1; }
+fi
 
 echo "sass.sh: $([ $fail = 0 ] && echo PASS || echo FAIL)"
 exit $fail

@@ -335,6 +335,35 @@ struct FastBound {
     bool in_mma_scales = false;
 };
 
+// The block-scaled kernel (compute capability 12.0): the K of one of its
+// MMAs for pair p at this K, 0 when it does not take the pair.  MX x MX with
+// OCP FP8 / FP6 / FP4 elements in any mix: 32, or 64 for MXFP4 x MXFP4 when
+// K is a multiple of 64; NVFP4 x NVFP4: 64 (K a multiple of 64 only).
+inline int block_scaled_slice(const Pair &p, size_t K)
+{
+    auto tc = [](lowbit_dtype e) {
+        return e == LOWBIT_E4M3 || e == LOWBIT_E5M2 || e == LOWBIT_E3M2 || e == LOWBIT_E2M3 || e == LOWBIT_E2M1;
+    };
+    if (K == 0 || K % 32)
+        return 0;
+    if (p.a.scale_type == LOWBIT_E4M3 && p.b.scale_type == LOWBIT_E4M3 && p.a.elem == LOWBIT_E2M1 &&
+        p.b.elem == LOWBIT_E2M1)
+        return K % 64 ? 0 : 64;
+    if (p.a.scale_type != LOWBIT_E8M0 || p.b.scale_type != LOWBIT_E8M0 || !tc(p.a.elem) || !tc(p.b.elem))
+        return 0;
+    return p.a.elem == LOWBIT_E2M1 && p.b.elem == LOWBIT_E2M1 && K % 64 == 0 ? 64 : 32;
+}
+
+// Its bound: 32 or 64 products per MMA, the scales applied inside.
+inline FastBound block_scaled_bound(int slice)
+{
+    FastBound fb;
+    fb.tc_rel = slice == 64 ? 0x1p-7 : 0x1p-8;
+    fb.slice = slice;
+    fb.in_mma_scales = true;
+    return fb;
+}
+
 // Is every output of `got` inside the fast bound of docs/semantics.md
 // ("GEMM on the GPU") against an f64 GEMM of the same elements and f32
 // scale products (exact ones with in_mma_scales)?  NaN must be NaN; an

@@ -578,10 +578,7 @@ int main(void)
     // E4M3 scales) included in mode 2.
     size_t bs_cases[3] = {0, 0, 0};
     for (const gc::Pair &p : pairs) {
-        const bool nv = p.a.scale_type == LOWBIT_E4M3 && p.b.scale_type == LOWBIT_E4M3 && p.a.elem == LOWBIT_E2M1;
-        const bool mx = p.a.scale_type == LOWBIT_E8M0 && p.b.scale_type == LOWBIT_E8M0 &&
-                        lbs::mx_type_index(p.a.elem) >= 0 && lbs::mx_type_index(p.b.elem) >= 0;
-        if (!nv && !mx)
+        if (!gc::block_scaled_slice(p, 64))
             continue;
         const bool fp4 = p.a.elem == LOWBIT_E2M1 && p.b.elem == LOWBIT_E2M1;  // two kinds each: more cases
         for (int v = 0; v < (fp4 ? 24 : 6); v++) {
@@ -597,23 +594,18 @@ int main(void)
                 fails++;
                 continue;
             }
-            const int want = nv ? (K % 64 ? -1 : lbs::kNvFp4)
-                                : (p.a.elem == LOWBIT_E2M1 && p.b.elem == LOWBIT_E2M1 && K % 64 == 0 ? lbs::kMxFp4
-                                                                                                   : lbs::kMx8);
-            if (kind != want) {
+            const int slice = gc::block_scaled_slice(p, K);
+            if ((kind < 0 ? 0 : lbs::kind_codes(kind)) != slice) {
                 fails++;
-                fprintf(stderr, "FAIL block-scaled %s K=%zu: kind %d, expected %d\n", p.name.c_str(), K, kind, want);
+                fprintf(stderr, "FAIL block-scaled %s K=%zu: kind %d, expected MMAs of %d k\n", p.name.c_str(), K,
+                        kind, slice);
                 continue;
             }
             if (kind < 0)
                 continue;
             bs_cases[kind]++;
-            gc::FastBound fb;
-            fb.tc_rel = kind == lbs::kMx8 ? 0x1p-8 : 0x1p-7;
-            fb.slice = lbs::kind_codes(kind);
-            fb.in_mma_scales = true;
             char why[256];
-            if (!gc::fast_check(c, got, why, sizeof why, fb)) {
+            if (!gc::fast_check(c, got, why, sizeof why, gc::block_scaled_bound(slice))) {
                 fails++;
                 fprintf(stderr, "FAIL block-scaled %s M=%zu N=%zu K=%zu mode=%d: %s\n", p.name.c_str(), c.M, c.N, K,
                         c.mode, why);

@@ -160,7 +160,7 @@ static bool fnuz_fp8_pair(const gc::Pair &p)
 
 // One fast case: within the bound of docs/semantics.md ("GEMM on the GPU")
 // against f64 (gc::fast_check) when a fast kernel takes it, else exact.
-static void fast_case(const gc::Case &k, cudaStream_t st, bool fast_kernel)
+static void fast_case(const gc::Case &k, cudaStream_t st, bool fast_kernel, const gc::FastBound &fb)
 {
     Dev d(k);
     lowbit_gemm_opts fast = {LOWBIT_GEMM_ALLOW_FAST};
@@ -179,7 +179,7 @@ static void fast_case(const gc::Case &k, cudaStream_t st, bool fast_kernel)
         return;
     }
     char why[256];
-    if (!gc::fast_check(k, got, why, sizeof why))
+    if (!gc::fast_check(k, got, why, sizeof why, fb))
         fail("FAIL fast %s: %s\n", describe(k), why);
     else
         g_pass++;
@@ -383,6 +383,13 @@ int main(int argc, char **argv)
     for (const gc::Pair &p : pairs)
         if (gc::ocp_fp8_pair(p))
             fast_pairs.push_back(p);
+#if !defined(__HIPCC__)
+    // The block-scaled kernel's other pairs (MXFP6, MXFP4, mixes, NVFP4):
+    // fast on compute capability 12.0, exact elsewhere.
+    for (const gc::Pair &p : pairs)
+        if (!gc::ocp_fp8_pair(p) && gc::block_scaled_slice(p, 64))
+            fast_pairs.push_back(p);
+#endif
 #if defined(__HIPCC__)
     for (const gc::Pair &p : pairs)
         if (fnuz_fp8_pair(p))
@@ -395,7 +402,8 @@ int main(int argc, char **argv)
 #if defined(__HIPCC__)
         const bool fast_kernel = fast_hw && fnuz_fp8_pair(p);
 #else
-        const bool fast_kernel = fast_hw;
+        const bool block_scaled = !gc::ocp_fp8_pair(p);
+        const bool fast_kernel = block_scaled ? arch == 120 : fast_hw;
 #endif
         for (int v = 0; v < 6; v++) {
             gc::Case k;
@@ -406,16 +414,29 @@ int main(int argc, char **argv)
             const size_t M = v == 5 ? 256 : Ms[rng.below(5)], N = v == 5 ? 384 : Ns[rng.below(5)];
             if (v == 5)
                 K = 1024;
-            if (!gc::make_case(k, p, M, N, K, v == 4 ? 1 : 0, rng))
+            int mode = v == 4 ? 1 : 0;
+            gc::FastBound fb;
+            bool on_fast = fast_kernel;
+#if !defined(__HIPCC__)
+            // On cc 12.0 the block-scaled kernel takes MX FP8 pairs too.
+            const int slice = arch == 120 ? gc::block_scaled_slice(p, K) : 0;
+            if (slice)
+                fb = gc::block_scaled_bound(slice);
+            if (block_scaled) {
+                on_fast = slice != 0;
+                mode = v % 3;
+            }
+#endif
+            if (!gc::make_case(k, p, M, N, K, mode, rng))
                 continue;
-            fast_case(k, st, fast_kernel);
+            fast_case(k, st, on_fast, fb);
             fast_cases++;
-            fast_kernel_cases += fast_kernel;
+            fast_kernel_cases += on_fast;
         }
     }
-    printf("fast: %zu cases (%zu on an FP8 kernel, checked against the bound; the rest must be exact), "
+    printf("fast: %zu cases (%zu on a fast kernel, checked against the bound; the rest must be exact), "
            "%ld passed%s\n", fast_cases, fast_kernel_cases, g_pass - before,
-           fast_hw ? "" : " (no FP8 matrix cores: the exact kernels ran)");
+           fast_hw ? "" : " (no FP8 or block-scaled matrix cores: the exact kernels ran)");
 
     before = g_pass;
     error_cases(st);
