@@ -10,11 +10,14 @@ incs=""
 for d in "$@"; do incs="$incs -I$d"; done
 out=$(mktemp -d)
 status=0
-for arch in sm_80 sm_89 sm_90a sm_100a; do
-    if [ "$arch" = sm_100a ] && ! "$nvcc" --list-gpu-arch 2>/dev/null | grep -q compute_100; then
-        echo "note: this nvcc has no sm_100a; skipped that target"
-        continue
-    fi
+for arch in sm_80 sm_89 sm_90a sm_100a sm_120a; do
+    want=$(echo "$arch" | sed 's/^sm_\([0-9]*\)a*$/compute_\1/')
+    case "$arch" in sm_100a|sm_120a)
+        if ! "$nvcc" --list-gpu-arch 2>/dev/null | grep -q "$want"; then
+            echo "note: this nvcc has no $arch; skipped that target"
+            continue
+        fi ;;
+    esac
     if "$nvcc" -c -std=c++17 -arch="$arch" -Xcompiler -Wall,-Wextra $incs "$src" -o "$out/probe_$arch.o"; then
         echo "ok: formats/ compiles for $arch"
     else
