@@ -69,9 +69,11 @@ LBG_HD int bs_kind(const lb_gemm_job &j)
 {
     if (j.K == 0 || j.K % 32 != 0)
         return -1;
+    // (kblock: the span over which both operands' scales stay constant; a
+    // scale byte of the instruction must serve 16 or 32 k.)
     if (j.a.scheme == LB_SCHEME_NVFP4 && j.b.scheme == LB_SCHEME_NVFP4)
-        return j.K % 64 == 0 ? kNvFp4 : -1;
-    if (j.a.scheme != LB_SCHEME_MX || j.b.scheme != LB_SCHEME_MX)
+        return j.K % 64 == 0 && j.kblock % 16 == 0 ? kNvFp4 : -1;
+    if (j.a.scheme != LB_SCHEME_MX || j.b.scheme != LB_SCHEME_MX || j.kblock % 32 != 0)
         return -1;
     const int ta = mx_type_index(j.a.q.format.elem), tb = mx_type_index(j.b.q.format.elem);
     if (ta < 0 || tb < 0)
