@@ -187,14 +187,20 @@ struct Lt {
         cudaFree(ws);
         cudaFree(one);
     }
+    // What cuBLASLt multiplies: E4M3 with per-tensor f32 scales, or its
+    // block-scaled modes (Blackwell): MXFP8 (E4M3, E8M0 per 32) and NVFP4
+    // (E2M1, UE4M3 per 16).  The block scales are all 1 (timing only, so
+    // their swizzled layout does not matter; the buffers are sized for it).
+    enum Mode { kFp8Tensor, kMxFp8, kNvFp4 };
     // Plans the matmul; returns a callable state (false: not supported here).
     struct Plan {
         cublasLtMatmulDesc_t op = NULL;
         cublasLtMatrixLayout_t la = NULL, lb = NULL, lc = NULL;
         cublasLtMatmulAlgo_t algo;
+        void *sa = NULL, *sb = NULL;  // block scales (block-scaled modes)
         bool ok = false;
     };
-    Plan plan(size_t M, size_t N, size_t K)
+    Plan plan(size_t M, size_t N, size_t K, Mode mode = kFp8Tensor)
     {
         Plan p;
         if (!h)
@@ -204,10 +210,26 @@ struct Lt {
         cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
         cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta);
         cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb);
-        cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &one, sizeof one);
-        cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &one, sizeof one);
-        cublasLtMatrixLayoutCreate(&p.la, CUDA_R_8F_E4M3, K, N, K);
-        cublasLtMatrixLayoutCreate(&p.lb, CUDA_R_8F_E4M3, K, M, K);
+        if (mode == kFp8Tensor) {
+            cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &one, sizeof one);
+            cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &one, sizeof one);
+        } else {
+            const size_t vec = mode == kNvFp4 ? 16 : 32;
+            const size_t rows = ((M > N ? M : N) + 127) / 128 * 128, cols = (K / vec + 3) / 4 * 4;
+            CK(cudaMalloc(&p.sa, rows * cols));
+            CK(cudaMalloc(&p.sb, rows * cols));
+            CK(cudaMemset(p.sa, mode == kNvFp4 ? 0x38 : 127, rows * cols));
+            CK(cudaMemset(p.sb, mode == kNvFp4 ? 0x38 : 127, rows * cols));
+            const int32_t sm = mode == kNvFp4 ? CUBLASLT_MATMUL_MATRIX_SCALE_VEC16_UE4M3
+                                              : CUBLASLT_MATMUL_MATRIX_SCALE_VEC32_UE8M0;
+            cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &sm, sizeof sm);
+            cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &sm, sizeof sm);
+            cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &p.sa, sizeof p.sa);
+            cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &p.sb, sizeof p.sb);
+        }
+        const cudaDataType_t et = mode == kNvFp4 ? CUDA_R_4F_E2M1 : CUDA_R_8F_E4M3;
+        cublasLtMatrixLayoutCreate(&p.la, et, K, N, K);
+        cublasLtMatrixLayoutCreate(&p.lb, et, K, M, K);
         cublasLtMatrixLayoutCreate(&p.lc, CUDA_R_16BF, N, M, N);
         cublasLtMatmulPreference_t pref;
         cublasLtMatmulPreferenceCreate(&pref);
@@ -238,6 +260,8 @@ struct Lt {
             cublasLtMatrixLayoutDestroy(p.lb);
         if (p.lc)
             cublasLtMatrixLayoutDestroy(p.lc);
+        cudaFree(p.sa);
+        cudaFree(p.sb);
     }
 };
 
@@ -322,6 +346,11 @@ int main(int argc, char **argv)
             {"fast-mxfp8", lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR), lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR), true},
             {"imma-w8a8", lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0), lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0), false},
             {"imma-w4a8", lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0), lowbit_format_int_group(LOWBIT_INT4, 128, LOWBIT_F16, 0), false},
+            // Exact on the integer tensor cores; fast: block-scaled MMA on cc 12.0 (elsewhere the same exact kernel).
+            {"imma-mxfp4", lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR), lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR), false},
+            {"fast-mxfp4", lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR), lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR), true},
+            {"imma-nvfp4", lowbit_format_nvfp4(), lowbit_format_nvfp4(), false},
+            {"fast-nvfp4", lowbit_format_nvfp4(), lowbit_format_nvfp4(), true},
         };
         for (const K &k : ks) {
             DevQ a(k.fa, sh.M, sh.K, 1), b(k.fb, sh.N, sh.K, 2);
@@ -341,14 +370,23 @@ int main(int argc, char **argv)
             }
             add(k.name, s, ok, b.bytes());
         }
-        {
-            DevQ a(lowbit_format_fp8_tensor(LOWBIT_E4M3), sh.M, sh.K, 1), b(lowbit_format_fp8_tensor(LOWBIT_E4M3), sh.N, sh.K, 2);
-            Lt::Plan p = lt.plan(sh.M, sh.N, sh.K);
+        // cuBLASLt: FP8 per tensor everywhere; MXFP8 and NVFP4 block-scaled
+        // where it offers them (Blackwell; "n/a" elsewhere).
+        const struct {
+            const char *name;
+            Lt::Mode mode;
+            lowbit_format f;
+        } lts[] = {{"cublaslt", Lt::kFp8Tensor, lowbit_format_fp8_tensor(LOWBIT_E4M3)},
+                   {"cublaslt-mxfp8", Lt::kMxFp8, lowbit_format_fp8_tensor(LOWBIT_E4M3)},
+                   {"cublaslt-nvfp4", Lt::kNvFp4, lowbit_format_nvfp4()}};
+        for (const auto &l : lts) {
+            DevQ a(l.f, sh.M, sh.K, 1), b(l.f, sh.N, sh.K, 2);
+            Lt::Plan p = lt.plan(sh.M, sh.N, sh.K, l.mode);
             bool ok = false;
             double s = 0;
             if (p.ok)
                 s = time_it([&] { return lt.run(p, a.d, b.d, c, st); }, reps, st, &ok);
-            add("cublaslt", s, ok, sh.N * sh.K);
+            add(l.name, s, ok, b.q.data_bytes);
             Lt::destroy(p);
         }
         cudaFree(c);
@@ -368,18 +406,18 @@ int main(int argc, char **argv)
     } else {
         printf("lowbit_gemm_device on %s (sm_%d); device-to-device copy %.0f GB/s (read + write)\n", prop.name,
                prop.major * 10 + prop.minor, copy_gbs);
-        printf("%-8s %6s %6s %6s  %-12s %10s %9s %11s %8s\n", "shape", "M", "N", "K", "kernel", "ms", "TFLOP/s",
+        printf("%-8s %6s %6s %6s  %-14s %10s %9s %11s %8s\n", "shape", "M", "N", "K", "kernel", "ms", "TFLOP/s",
                "weight GB/s", "of copy");
         for (const Result &r : out) {
             if (!r.ok) {
-                printf("%-8s %6zu %6zu %6zu  %-12s %10s\n", r.shape.c_str(), r.M, r.N, r.K, r.kernel.c_str(), "n/a");
+                printf("%-8s %6zu %6zu %6zu  %-14s %10s\n", r.shape.c_str(), r.M, r.N, r.K, r.kernel.c_str(), "n/a");
                 continue;
             }
             if (r.shape == "decode")
-                printf("%-8s %6zu %6zu %6zu  %-12s %10.4f %9.2f %11.1f %7.1f%%\n", r.shape.c_str(), r.M, r.N, r.K,
+                printf("%-8s %6zu %6zu %6zu  %-14s %10.4f %9.2f %11.1f %7.1f%%\n", r.shape.c_str(), r.M, r.N, r.K,
                        r.kernel.c_str(), r.ms, r.tflops, r.gbs, 100.0 * r.gbs / copy_gbs);
             else
-                printf("%-8s %6zu %6zu %6zu  %-12s %10.3f %9.2f\n", r.shape.c_str(), r.M, r.N, r.K, r.kernel.c_str(),
+                printf("%-8s %6zu %6zu %6zu  %-14s %10.3f %9.2f\n", r.shape.c_str(), r.M, r.N, r.K, r.kernel.c_str(),
                        r.ms, r.tflops);
         }
     }
