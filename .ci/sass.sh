@@ -7,7 +7,7 @@
 #                      FP8 to there (F2FP.F16.E4M3/E5M2 unpack + HMMA.F32)
 #   gemm_fp8_wgmma.cu.o sm_90a: QGMMA.64x64x32.F32 E4M3/E5M2 (Hopper's warpgroup
 #                      FP8 tensor cores) for all four type pairs
-#   gemm_block_scaled_mma.cu.o  sm_120a (when the toolkit builds it): the
+#   gemm_block_scaled_mma.cu.o  sm_120a and sm_121a (when the toolkit builds them): the
 #                      block-scaled QMMA.SF.16832 for all 25 MX element type
 #                      pairs (E4M3/E5M2/E3M2/E2M3/E2M1, scales E8) and
 #                      OMMA.SF.16864 E2M1 with E8 (MXFP4) and UE4M3.4X (NVFP4)
@@ -108,24 +108,27 @@ done < <(counts "$wgmma" '[^A-Z]QGMMA\.64x64x32\.F32\.E[45]M[23]')
 echo "gemm_block_scaled_mma.cu.o ($bsmma):"
 if [ -z "$bsmma" ]; then
     echo "FAIL: no gemm_block_scaled_mma.cu.o under $build"; fail=1
-elif ! grep -q 'sm_120a' <<<"$(cuobjdump -lelf "$bsmma" 2>/dev/null)"; then
-    # nvcc without compute_120 (before CUDA 12.8): the kernels are traps, never dispatched.
-    echo "  no sm_120a code (this toolkit cannot build it): nothing to check"
 else
-    sass=$(cuobjdump -sass "$bsmma" | awk '/^Fatbin ptx code/ { elf = 0 } /^Fatbin elf code/ { elf = 1 }
-                                         elf && /arch = sm_/ { a = $3 } elf && a == "sm_120a"')
-    for ta in E4M3 E5M2 E3M2 E2M3 E2M1; do
-        for tb in E4M3 E5M2 E3M2 E2M3 E2M1; do
-            c=$(grep -c "QMMA\.SF\.16832\.F32\.$ta\.$tb\.E8 " <<<"$sass" || true)
-            [ "$c" -gt 0 ] || { echo "FAIL: no QMMA.SF.16832.F32.$ta.$tb.E8 in gemm_block_scaled_mma"; fail=1; }
+    elves=$(cuobjdump -lelf "$bsmma" 2>/dev/null || true)
+    grep -q 'sm_120a' <<<"$elves" ||
+        echo "  no sm_120a code (this toolkit cannot build it; the kernels are traps there, never dispatched)"
+    for arch in sm_120a sm_121a; do
+        grep -q "$arch" <<<"$elves" || continue
+        sass=$(cuobjdump -sass "$bsmma" | awk -v want="$arch" '/^Fatbin ptx code/ { elf = 0 } /^Fatbin elf code/ { elf = 1 }
+                                             elf && /arch = sm_/ { a = $3 } elf && a == want')
+        for ta in E4M3 E5M2 E3M2 E2M3 E2M1; do
+            for tb in E4M3 E5M2 E3M2 E2M3 E2M1; do
+                c=$(grep -c "QMMA\.SF\.16832\.F32\.$ta\.$tb\.E8 " <<<"$sass" || true)
+                [ "$c" -gt 0 ] || { echo "FAIL: no QMMA.SF.16832.F32.$ta.$tb.E8 in the $arch code of gemm_block_scaled_mma"; fail=1; }
+            done
         done
+        mx4=$(grep -c 'OMMA\.SF\.16864\.F32\.E2M1\.E2M1\.E8 ' <<<"$sass" || true)
+        nv4=$(grep -c 'OMMA\.SF\.16864\.F32\.E2M1\.E2M1\.UE4M3\.4X ' <<<"$sass" || true)
+        printf '  %-8s QMMA.SF.16832 %d   OMMA.SF.16864 E8 (MXFP4) %d   OMMA.SF.16864 UE4M3.4X (NVFP4) %d\n' "$arch" \
+            "$(grep -c 'QMMA\.SF\.16832' <<<"$sass" || true)" "$mx4" "$nv4"
+        [ "$mx4" -gt 0 ] || { echo "FAIL: no OMMA.SF.16864 E2M1 x E2M1 with E8 scales in the $arch code"; fail=1; }
+        [ "$nv4" -gt 0 ] || { echo "FAIL: no OMMA.SF.16864 E2M1 x E2M1 with UE4M3.4X scales in the $arch code"; fail=1; }
     done
-    mx4=$(grep -c 'OMMA\.SF\.16864\.F32\.E2M1\.E2M1\.E8 ' <<<"$sass" || true)
-    nv4=$(grep -c 'OMMA\.SF\.16864\.F32\.E2M1\.E2M1\.UE4M3\.4X ' <<<"$sass" || true)
-    printf '  %-8s QMMA.SF.16832 %d   OMMA.SF.16864 E8 (MXFP4) %d   OMMA.SF.16864 UE4M3.4X (NVFP4) %d\n' sm_120a \
-        "$(grep -c 'QMMA\.SF\.16832' <<<"$sass" || true)" "$mx4" "$nv4"
-    [ "$mx4" -gt 0 ] || { echo "FAIL: no OMMA.SF.16864 E2M1 x E2M1 with E8 scales in gemm_block_scaled_mma"; fail=1; }
-    [ "$nv4" -gt 0 ] || { echo "FAIL: no OMMA.SF.16864 E2M1 x E2M1 with UE4M3.4X scales in gemm_block_scaled_mma"; fail=1; }
 fi
 
 echo "sass.sh: $([ $fail = 0 ] && echo PASS || echo FAIL)"

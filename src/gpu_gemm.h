@@ -54,7 +54,8 @@ lowbit_status lb_cuda_gemm_fp8_wgmma(const lb_gemm_job *j, void *stream);
 /* Fast block-scaled tensor-core kernel (mma.sync ... block_scale, the
  * scales applied by the tensor core; gemm_block_scaled_mma.cu): MX x MX
  * with E4M3 / E5M2 / E3M2 / E2M3 / E2M1 elements in any mix, NVFP4 x NVFP4
- * with K a multiple of 64; compute capability 12.0 only.  Error bound:
+ * with K a multiple of 64; compute capability 12.0 (and 12.1 where nvcc
+ * builds sm_121a) only.  Error bound:
  * docs/semantics.md, "GEMM on the GPU". */
 int lb_cuda_gemm_block_scaled_covers(const lb_gemm_job *j, int arch);
 lowbit_status lb_cuda_gemm_block_scaled(const lb_gemm_job *j, void *stream);

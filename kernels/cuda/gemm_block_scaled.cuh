@@ -64,7 +64,7 @@ LBG_HD int mx_type_index(int elem)
     }
 }
 
-// The kind that takes this job, or -1 (the device must also be cc 12.0).
+// The kind that takes this job, or -1 (the device must also be cc 12.0 / 12.1).
 LBG_HD int bs_kind(const lb_gemm_job &j)
 {
     if (j.K == 0 || j.K % 32 != 0)

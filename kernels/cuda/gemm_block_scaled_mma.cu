@@ -1,5 +1,6 @@
 // gemm_block_scaled_mma.cu - the fast block-scaled GEMM on compute
-// capability 12.0 (sm_120a: RTX 50xx / RTX PRO Blackwell), run only under
+// capability 12.0 / 12.1 (sm_120a: RTX 50xx / RTX PRO Blackwell; sm_121a:
+// GB10), run only under
 // LOWBIT_GEMM_ALLOW_FAST (src/gpu_gemm.h).
 //
 // Pairs: MX x MX with OCP FP8 / FP6 / FP4 elements in any mix (MXFP8,
@@ -14,7 +15,7 @@
 // NaN / sign rules: gemm_block_scaled.cuh.  Bound: docs/semantics.md ("GEMM
 // on the GPU"); SASS: QMMA.SF.16832 / OMMA.SF.16864 (.ci/sass.sh).
 //
-// These instructions exist only on sm_120a-class targets (ptxas refuses
+// These instructions exist only on sm_120a / sm_121a targets (ptxas refuses
 // them on sm_100a, where block scaling is tcgen05's); on every other target
 // the kernels compile to a trap and the dispatcher never picks them.
 #include <cuda_runtime.h>
@@ -23,7 +24,7 @@
 #include "gemm_launch.cuh"
 #include "gpu_gemm.h"
 
-#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM120_ALL)
+#if defined(__CUDA_ARCH__) && (defined(__CUDA_ARCH_FEAT_SM120_ALL) || defined(__CUDA_ARCH_FEAT_SM121_ALL))
 #define LBS_HAVE_BLOCK_SCALED_MMA 1
 #else
 #define LBS_HAVE_BLOCK_SCALED_MMA 0
@@ -143,7 +144,12 @@ void by_mx_type(int index, F &&launch)
 
 extern "C" int lb_cuda_gemm_block_scaled_covers(const lb_gemm_job *j, int arch)
 {
-    return arch == 120 && lbs::bs_kind(*j) >= 0;
+#if defined(LOWBIT_CUDA_SM121A)
+    const bool built = arch == 120 || arch == 121;
+#else
+    const bool built = arch == 120;  // (no sm_121a cubin: on cc 12.1 the kernels would be the PTX's traps)
+#endif
+    return built && lbs::bs_kind(*j) >= 0;
 }
 
 extern "C" lowbit_status lb_cuda_gemm_block_scaled(const lb_gemm_job *j, void *stream_)

@@ -354,6 +354,9 @@ int main(int argc, char **argv)
 #else
     const int arch = prop.major * 10 + prop.minor;
     const bool fast_hw = arch >= 89;
+    // The block-scaled kernel's devices (a build without sm_121a runs the
+    // exact kernels on cc 12.1, which are inside the bound as well).
+    const bool bs_hw = arch == 120 || arch == 121;
 #endif
     cudaStream_t st;
     CK(cudaStreamCreate(&st));
@@ -385,7 +388,7 @@ int main(int argc, char **argv)
             fast_pairs.push_back(p);
 #if !defined(__HIPCC__)
     // The block-scaled kernel's other pairs (MXFP6, MXFP4, mixes, NVFP4):
-    // fast on compute capability 12.0, exact elsewhere.
+    // fast on compute capability 12.0 / 12.1, exact elsewhere.
     for (const gc::Pair &p : pairs)
         if (!gc::ocp_fp8_pair(p) && gc::block_scaled_slice(p, 64))
             fast_pairs.push_back(p);
@@ -403,7 +406,7 @@ int main(int argc, char **argv)
         const bool fast_kernel = fast_hw && fnuz_fp8_pair(p);
 #else
         const bool block_scaled = !gc::ocp_fp8_pair(p);
-        const bool fast_kernel = block_scaled ? arch == 120 : fast_hw;
+        const bool fast_kernel = block_scaled ? bs_hw : fast_hw;
 #endif
         for (int v = 0; v < 6; v++) {
             gc::Case k;
@@ -418,8 +421,8 @@ int main(int argc, char **argv)
             gc::FastBound fb;
             bool on_fast = fast_kernel;
 #if !defined(__HIPCC__)
-            // On cc 12.0 the block-scaled kernel takes MX FP8 pairs too.
-            const int slice = arch == 120 ? gc::block_scaled_slice(p, K) : 0;
+            // On cc 12.x the block-scaled kernel takes MX FP8 pairs too.
+            const int slice = bs_hw ? gc::block_scaled_slice(p, K) : 0;
             if (slice)
                 fb = gc::block_scaled_bound(slice);
             if (block_scaled) {
