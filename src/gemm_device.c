@@ -5,8 +5,14 @@
  * backend (its lb_gpu_ops table, src/gpu.h) checks where every pointer
  * lives and this file picks a kernel.  CUDA:
  *
+ *   fast block-scaled      only with LOWBIT_GEMM_ALLOW_FAST: MX x MX (FP8 / FP6 /
+ *                          FP4 elements) and NVFP4 x NVFP4, the tensor core
+ *                          applying the scales; cc 12.0 / 12.1 mma.sync
+ *                          (gemm_block_scaled_mma.cu), cc 10.0 tcgen05
+ *                          (gemm_block_scaled_tcgen05.cu)
  *   fast FP8 tensor cores  only with LOWBIT_GEMM_ALLOW_FAST, sm_89 and newer,
- *                          OCP FP8 / MXFP8 pairs (kernels/cuda/gemm_fp8_mma.cu)
+ *                          OCP FP8 / MXFP8 pairs (kernels/cuda/gemm_fp8_mma.cu;
+ *                          wgmma on cc 9.0, gemm_fp8_wgmma.cu)
  *   exact integer MMA      integer pairs that fit int8, sm_80 and newer
  *                          (kernels/cuda/gemm_imma.cu)
  *   exact generic          everything else (kernels/cuda/gemm_exact.cu)
@@ -62,6 +68,8 @@ lowbit_status lb_cuda_gemm_run(const lb_gemm_job *j, int allow_fast, void *strea
         int arch = lb_cuda_gemm_arch();
         if (allow_fast && lb_cuda_gemm_block_scaled_covers(j, arch))
             return lb_cuda_gemm_block_scaled(j, stream);
+        if (allow_fast && lb_cuda_gemm_block_scaled_tc5_covers(j, arch))
+            return lb_cuda_gemm_block_scaled_tc5(j, stream);
         if (allow_fast && lb_cuda_gemm_fp8_wgmma_covers(j, arch))
             return lb_cuda_gemm_fp8_wgmma(j, stream);
         if (allow_fast && lb_cuda_gemm_fp8_covers(j, arch))

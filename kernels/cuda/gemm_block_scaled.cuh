@@ -36,6 +36,8 @@
 #ifndef LOWBIT_KERNELS_CUDA_GEMM_BLOCK_SCALED_CUH
 #define LOWBIT_KERNELS_CUDA_GEMM_BLOCK_SCALED_CUH
 
+#include <type_traits>
+
 #include "gemm_mma.cuh"
 
 namespace lbs {
@@ -64,6 +66,19 @@ LBG_HD int mx_type_index(int elem)
     }
 }
 
+// launch(integral_constant<int, i>) for i = index, 0..4.
+template <class F>
+void by_mx_type(int index, F &&launch)
+{
+    switch (index) {
+    case 0: launch(std::integral_constant<int, 0>{}); break;
+    case 1: launch(std::integral_constant<int, 1>{}); break;
+    case 2: launch(std::integral_constant<int, 2>{}); break;
+    case 3: launch(std::integral_constant<int, 3>{}); break;
+    default: launch(std::integral_constant<int, 4>{}); break;
+    }
+}
+
 // The kind that takes this job, or -1 (the device must also be cc 12.0 / 12.1).
 LBG_HD int bs_kind(const lb_gemm_job &j)
 {
@@ -88,12 +103,11 @@ struct BsSmem {
     uint8_t bad_a[kBM], bad_b[kBN];  // a NaN scale in the row somewhere in K
 };
 
-// Row r's chunk [k0, k0 + kind_codes) of operand o into dst (32 bytes) and
-// its scale word; true when one of its scales is NaN.
+// Row r's chunk [k0, k0 + kind_codes) of operand o as 8 words (32 bytes)
+// and its scale word; true when one of its scales is NaN.
 template <int kKind>
-LBG_HD bool stage_bs_row(const lb_operand &o, size_t rows, size_t r, size_t k0, uint8_t *dst, uint32_t *scale)
+LBG_HD bool stage_bs_words(const lb_operand &o, size_t rows, size_t r, size_t k0, uint32_t *w, uint32_t *scale)
 {
-    uint32_t w[8];
     LBG_UNROLL
     for (int i = 0; i < 8; i++)
         w[i] = 0;
@@ -143,8 +157,17 @@ LBG_HD bool stage_bs_row(const lb_operand &o, size_t rows, size_t r, size_t k0, 
             }
         }
     }
-    put_words<8>(w, dst);
     *scale = sc;
+    return nan;
+}
+
+// The same into dst (32 bytes, 4-byte aligned).
+template <int kKind>
+LBG_HD bool stage_bs_row(const lb_operand &o, size_t rows, size_t r, size_t k0, uint8_t *dst, uint32_t *scale)
+{
+    uint32_t w[8];
+    const bool nan = stage_bs_words<kKind>(o, rows, r, k0, w, scale);
+    put_words<8>(w, dst);
     return nan;
 }
 

@@ -127,19 +127,6 @@ __global__ void __launch_bounds__(kThreads) k_gemm_bs(const lb_gemm_job j)
 #endif
 }
 
-// launch(integral_constant<int, i>) for i = index, 0..4.
-template <class F>
-void by_mx_type(int index, F &&launch)
-{
-    switch (index) {
-    case 0: launch(std::integral_constant<int, 0>{}); break;
-    case 1: launch(std::integral_constant<int, 1>{}); break;
-    case 2: launch(std::integral_constant<int, 2>{}); break;
-    case 3: launch(std::integral_constant<int, 3>{}); break;
-    default: launch(std::integral_constant<int, 4>{}); break;
-    }
-}
-
 }  // namespace lbs
 
 extern "C" int lb_cuda_gemm_block_scaled_covers(const lb_gemm_job *j, int arch)

@@ -19,6 +19,7 @@
 #include "gemm_cases.h"
 #include "gemm_emul.h"
 #include "gemm_block_scaled.cuh"
+#include "gemm_block_scaled_tcgen05.cuh"
 #include "gemm_exact.cuh"
 #include "gemm_mma.cuh"
 #include "gemm_wgmma.cuh"
@@ -472,6 +473,198 @@ bool emulate_bs(const gc::Case &c, std::vector<uint8_t> &out, int *kind)
     return true;
 }
 
+// A model of tcgen05 on sm_100a, from the PTX ISA's formats: tensor memory
+// (128 lanes x 512 columns of 32 bits), tcgen05.cp .32x128b.warpx4 and
+// tcgen05.mma.cta_group::1 ... block_scale with A and B in shared memory.
+// Shared memory is read only through the descriptors (K-major, no
+// swizzle: the 16-byte unit of row r and K unit c at start + c LBO +
+// (r / 8) SBO + (r % 8) 16).  The elements of a unit: kind::mxf8f6f4, 16
+// codes (bytes, or FP6 / FP4 packed at bit 6e / 4e with the rest zero);
+// kind::mxf4nvf4, 32 FP4 codes (nibble e, low first).  The scales of row
+// (or column) r: lane r, column base + r / 32, byte sf_id (1X) or k / 16
+// (4X).  Products summed exactly, rounded once to f32, written from zero.
+// Anything outside what the kernel may pass (reserved descriptor bits, a
+// shape other than 128 x 128, a NaN or signed scale, stray container bits)
+// aborts.
+struct T5Model {
+    uint32_t tmem[128][512];
+    const uint8_t *smem;  // the kernel's T5Smem, at shared address kAddr0
+    static constexpr uint32_t kAddr0 = 0x400;
+
+    [[noreturn]] static void reject(const char *what)
+    {
+        fprintf(stderr, "FAIL tcgen05: the kernel passed %s\n", what);
+        abort();
+    }
+    const uint8_t *unit(uint64_t desc, unsigned row, unsigned c) const
+    {
+        if ((desc >> 14 & 3) || (desc >> 30 & 3) || (desc >> 46 & 7) != 1 || (desc >> 49 & 0x7FF) || (desc >> 61))
+            reject("a shared-memory descriptor with reserved, base-offset, mode or swizzle bits");
+        const uint32_t start = (uint32_t)(desc & 0x3FFF) << 4, lbo = (uint32_t)(desc >> 16 & 0x3FFF) << 4,
+                       sbo = (uint32_t)(desc >> 32 & 0x3FFF) << 4;
+        const uint32_t addr = start + c * lbo + (row / 8) * sbo + (row % 8) * 16;
+        if (addr < kAddr0 || addr + 16 > kAddr0 + sizeof(lbt::T5Smem))
+            reject("a descriptor reaching outside the kernel's shared memory");
+        return smem + (addr - kAddr0);
+    }
+    static unsigned column(uint32_t taddr)
+    {
+        if (taddr >> 16)
+            reject("a tensor-memory address with lane bits");
+        return taddr & 0xFFFF;
+    }
+    void cp(uint32_t taddr, uint64_t desc)
+    {
+        const unsigned col = column(taddr);
+        if (col + 4 > 512)
+            reject("a copy past the allocation");
+        for (unsigned l = 0; l < 32; l++) {
+            const uint8_t *u = unit(desc, l, 0);
+            for (unsigned q = 0; q < 4; q++)
+                for (unsigned c = 0; c < 4; c++)
+                    memcpy(&tmem[32 * q + l][col + c], u + 4 * c, 4);
+        }
+    }
+    // Element e of a 16-byte unit u of type `type` (kind::mxf4nvf4: packed FP4).
+    static double element(int kind, int type, const uint8_t *u, unsigned e)
+    {
+        if (kind == lbs::kNvFp4)
+            return lb_decode(LOWBIT_E2M1, (u[e / 2] >> (4 * (e % 2))) & 0xFu);
+        const unsigned bits = lb_bits(type);
+        for (unsigned b = 16 * bits; b < 128; b++)  // (16 elements use 16 * bits of the 128)
+            if (u[b / 8] >> (b % 8) & 1)
+                reject("a sub-byte unit with bits set in its padding");
+        uint32_t code = 0;
+        for (unsigned b = 0; b < bits; b++)
+            code |= (uint32_t)(u[(bits * e + b) / 8] >> ((bits * e + b) % 8) & 1) << b;
+        return lb_decode(type, code);
+    }
+    double scale(int kind, uint32_t taddr, unsigned r, unsigned byte) const
+    {
+        const unsigned col = column(taddr) + r / 32;
+        const uint32_t c = tmem[r][col] >> (8 * byte) & 0xFFu;
+        if (kind == lbs::kNvFp4) {
+            if (c & 0x80u || c == 0x7Fu)
+                reject("a ue4m3 scale with its sign bit or the NaN code");
+            return lb_decode(LOWBIT_E4M3, c);
+        }
+        if (c == 0xFFu)
+            reject("the ue8m0 NaN scale");
+        return ldexp(1.0, (int)c - 127);
+    }
+    void mma(int kind, uint32_t d, uint64_t adesc, uint64_t bdesc, uint32_t idesc, uint32_t sfa, uint32_t sfb)
+    {
+        static const int mx_types[8] = {LOWBIT_E4M3, LOWBIT_E5M2, -1, LOWBIT_E2M3, LOWBIT_E3M2, LOWBIT_E2M1, -1, -1};
+        if ((idesc & 0xF) || (idesc >> 6 & 1) || (idesc >> 13 & 0xF) || (idesc >> 31))
+            reject("an instruction descriptor with sparsity, negation, MN-major or K-size bits");
+        if ((idesc >> 17 & 0x3F) * 8 != 128 || (idesc >> 24 & 0x1F) * 16 != 128)
+            reject("an instruction descriptor whose shape is not 128 x 128");
+        const unsigned fa = idesc >> 7 & 7, fb = idesc >> 10 & 7, sfa_id = idesc >> 29 & 3, sfb_id = idesc >> 4 & 3;
+        const bool e8m0 = idesc >> 23 & 1;
+        int ta = LOWBIT_E2M1, tb = LOWBIT_E2M1;
+        if (kind == lbs::kNvFp4) {
+            if (fa != 1 || fb != 1 || e8m0 || sfa_id || sfb_id)
+                reject("a kind::mxf4nvf4 .4X descriptor other than E2M1 x E2M1, ue4m3, scale ids 0");
+        } else {
+            ta = mx_types[fa], tb = mx_types[fb];
+            if (ta < 0 || tb < 0 || !e8m0 || sfa_id != sfb_id)
+                reject("a kind::mxf8f6f4 descriptor with an unknown type, a ue4m3 scale or unequal scale ids");
+        }
+        const unsigned KC = kind == lbs::kNvFp4 ? 64 : 32, per_unit = kind == lbs::kNvFp4 ? 32 : 16;
+        static double A[128][64], B[128][64];
+        for (unsigned r = 0; r < 128; r++)
+            for (unsigned k = 0; k < KC; k++) {
+                const unsigned byte = kind == lbs::kNvFp4 ? k / 16 : sfa_id;
+                A[r][k] = element(kind, ta, unit(adesc, r, k / per_unit), k % per_unit) * scale(kind, sfa, r, byte);
+                B[r][k] = element(kind, tb, unit(bdesc, r, k / per_unit), k % per_unit) *
+                          scale(kind, sfb, r, kind == lbs::kNvFp4 ? k / 16 : sfb_id);
+            }
+        const unsigned col = column(d);
+        if (col + 128 > 512)
+            reject("an accumulator past the allocation");
+        for (unsigned m = 0; m < 128; m++)
+            for (unsigned n = 0; n < 128; n++) {
+                double s = 0;
+                for (unsigned k = 0; k < KC; k++)
+                    s += A[m][k] * B[n][k];
+                const float f = (float)s;
+                memcpy(&tmem[m][col + n], &f, 4);
+            }
+    }
+};
+
+// The tcgen05 kernel's CTA in its phase order: every thread stages, thread
+// 0's copies and MMAs, every thread's tcgen05.ld of its lane.
+template <int kKind>
+void t5_cta(const lb_gemm_job &j, size_t m0, size_t n0)
+{
+    using namespace lbt;
+    constexpr int KC = lbs::kind_codes(kKind);
+    constexpr uint32_t base = T5Model::kAddr0;
+    static T5Smem sm;
+    static T5Model tc;
+    static float acc[kThreads][kTN];
+    bool bad_a[kThreads] = {}, bad_b[kThreads] = {};
+    memset(&sm, 0xA5, sizeof sm);  // stale bytes: only staged ones may be read
+    memset(tc.tmem, 0xA5, sizeof tc.tmem);
+    memset(acc, 0, sizeof acc);
+    tc.smem = (const uint8_t *)&sm;
+    const int ta = lbs::mx_type_index(j.a.q.format.elem), tb = lbs::mx_type_index(j.b.q.format.elem);
+    const uint32_t tmem = 0;  // the allocation's base
+    for (size_t k0 = 0; k0 < j.K; k0 += (size_t)(kStepMmas * KC)) {
+        const int nmma = step_mmas<kKind>(j, k0);
+        for (unsigned t = 0; t < kThreads; t++)
+            stage_t5<kKind>(j, sm, m0, n0, k0, nmma, t, &bad_a[t], &bad_b[t]);
+        for (int g = 0; g < nmma; g += kGroup) {
+            const int ng = nmma - g < kGroup ? nmma - g : kGroup;
+            if (g == 0)
+                for (int x = 0; x < step_atoms(kKind, nmma); x++) {
+                    tc.cp(tmem + sfa_col(kKind, x), desc_sf(base + (uint32_t)(offsetof(T5Smem, sfa) + 512 * x)));
+                    tc.cp(tmem + sfb_col(kKind, x), desc_sf(base + (uint32_t)(offsetof(T5Smem, sfb) + 512 * x)));
+                }
+            for (int i = g; i < g + ng; i++)
+                tc.mma(kKind, tmem + (uint32_t)(i - g) * kTN, desc_op(base + (uint32_t)offsetof(T5Smem, a), i),
+                       desc_op(base + (uint32_t)offsetof(T5Smem, b), i), t5_idesc(kKind, ta, tb, i),
+                       tmem + sfa_col(kKind, i), tmem + sfb_col(kKind, i));
+            for (unsigned t = 0; t < kThreads; t++)
+                for (int i = 0; i < ng; i++)
+                    for (int n = 0; n < kTN; n++) {
+                        float v;
+                        memcpy(&v, &tc.tmem[t][(unsigned)(i * kTN + n)], 4);
+                        acc[t][n] = lbg::add_rn(acc[t][n], v);
+                    }
+        }
+    }
+    for (unsigned t = 0; t < kThreads; t++)
+        sm.bad_a[t] = bad_a[t], sm.bad_b[t] = bad_b[t];
+    for (int c = 0; c < kTN; c += 32) {
+        for (unsigned t = 0; t < kThreads; t++)
+            put_chunk(sm, t, acc[t], c);
+        for (unsigned t = 0; t < kThreads; t++)
+            store_chunk(j, sm, m0, n0, c, t);
+    }
+}
+
+// The tcgen05 kernel over the whole grid (kind: which MMA it took, -1 none).
+bool emulate_t5(const gc::Case &c, std::vector<uint8_t> &out, int *kind)
+{
+    lb_gemm_job j;
+    *kind = -1;
+    if (!job_of(c, out, &j))
+        return false;
+    if (j.M == 0 || j.N == 0)
+        return true;
+    *kind = lbt::t5_kind(j);
+    for (size_t m0 = 0; m0 < j.M; m0 += lbt::kTM)
+        for (size_t n0 = 0; n0 < j.N; n0 += lbt::kTN) {
+            if (*kind == lbs::kMx8)
+                t5_cta<lbs::kMx8>(j, m0, n0);
+            else if (*kind == lbs::kNvFp4)
+                t5_cta<lbs::kNvFp4>(j, m0, n0);
+        }
+    return true;
+}
+
 }  // namespace
 
 int main(void)
@@ -576,14 +769,14 @@ int main(void)
     // f64 bound with exact scale products, over every MX pair of tensor-core
     // element types and NVFP4 x NVFP4, random scale bytes (NaN, negative
     // E4M3 scales) included in mode 2.
-    size_t bs_cases[3] = {0, 0, 0};
+    size_t bs_cases[3] = {0, 0, 0}, t5_cases = 0, t5_own_bound = 0;
     for (const gc::Pair &p : pairs) {
         if (!gc::block_scaled_slice(p, 64))
             continue;
         const bool fp4 = p.a.elem == LOWBIT_E2M1 && p.b.elem == LOWBIT_E2M1;  // two kinds each: more cases
         for (int v = 0; v < (fp4 ? 24 : 6); v++) {
             gc::Case c;
-            const size_t K = fp4 && v % 4 ? 64 * (1 + rng.below(3)) : 32 * (1 + rng.below(6));
+            const size_t K = fp4 && v % 4 ? 64 * (1 + rng.below(5)) : 32 * (1 + rng.below(10));
             if (!gc::make_case(c, p, fp8_Ms[rng.below(4)], Ns[rng.below(4)], K, v % 3, rng)) {
                 skipped++;
                 continue;
@@ -610,12 +803,40 @@ int main(void)
                 fprintf(stderr, "FAIL block-scaled %s M=%zu N=%zu K=%zu mode=%d: %s\n", p.name.c_str(), c.M, c.N, K,
                         c.mode, why);
             }
+            // The tcgen05 kernel (sm_100a): the same MMAs in the same order
+            // give the same bits; MXFP4 x MXFP4 stays on 32-k MMAs there, so
+            // it has the bound of those.
+            std::vector<uint8_t> t5;
+            int t5_kind;
+            if (!emulate_t5(c, t5, &t5_kind) || t5_kind < 0) {
+                fails++;
+                fprintf(stderr, "FAIL tcgen05 %s K=%zu: the kernel does not take it\n", p.name.c_str(), K);
+                continue;
+            }
+            t5_cases++;
+            if (t5_kind == kind) {
+                const size_t d = gc::first_diff(c, got, t5);
+                if (d != SIZE_MAX) {
+                    fails++;
+                    fprintf(stderr, "FAIL tcgen05 %s M=%zu N=%zu K=%zu mode=%d: element (%zu, %zu): %a, mma.sync kernel %a\n",
+                            p.name.c_str(), c.M, c.N, K, c.mode, d / c.ldc, d % c.ldc,
+                            gc::c_at(c, t5, d / c.ldc, d % c.ldc), gc::c_at(c, got, d / c.ldc, d % c.ldc));
+                }
+            } else {
+                t5_own_bound++;
+                if (!gc::fast_check(c, t5, why, sizeof why, gc::block_scaled_bound(32))) {
+                    fails++;
+                    fprintf(stderr, "FAIL tcgen05 %s M=%zu N=%zu K=%zu mode=%d: %s\n", p.name.c_str(), c.M, c.N, K,
+                            c.mode, why);
+                }
+            }
         }
     }
     printf("gemm host emulation: %zu pairs, %zu cases on the exact kernel, %zu on the integer-MMA kernel, "
            "%zu on the FP8 kernel (model tensor core, f64 bound), %zu on the wgmma kernel (same bits), "
            "%zu / %zu / %zu on the block-scaled kernel (mxf8f6f4 / MXFP4 / NVFP4, model MMA, f64 bound), "
-           "%zu not built, %zu failures\n", pairs.size(), cases, imma_cases, fp8_cases, wgmma_cases, bs_cases[0],
-           bs_cases[1], bs_cases[2], skipped, fails);
-    return fails || cases == 0 || !bs_cases[0] || !bs_cases[1] || !bs_cases[2] ? 1 : 0;
+           "%zu on the tcgen05 kernel (model tcgen05: %zu bit-identical to the block-scaled kernel, %zu within "
+           "the 32-k bound), %zu not built, %zu failures\n", pairs.size(), cases, imma_cases, fp8_cases, wgmma_cases,
+           bs_cases[0], bs_cases[1], bs_cases[2], t5_cases, t5_cases - t5_own_bound, t5_own_bound, skipped, fails);
+    return fails || cases == 0 || !bs_cases[0] || !bs_cases[1] || !bs_cases[2] || !t5_cases || !t5_own_bound ? 1 : 0;
 }

@@ -354,9 +354,10 @@ int main(int argc, char **argv)
 #else
     const int arch = prop.major * 10 + prop.minor;
     const bool fast_hw = arch >= 89;
-    // The block-scaled kernel's devices (a build without sm_121a runs the
-    // exact kernels on cc 12.1, which are inside the bound as well).
-    const bool bs_hw = arch == 120 || arch == 121;
+    // The block-scaled kernels' devices (a build without sm_121a runs the
+    // exact kernels on cc 12.1, which are inside the bound as well): cc 12.x
+    // mma.sync, cc 10.0 tcgen05 (MXFP4 in 32-k MMAs there).
+    const bool bs_hw = arch == 120 || arch == 121 || arch == 100, bs_mxfp4_k64 = arch != 100;
 #endif
     cudaStream_t st;
     CK(cudaStreamCreate(&st));
@@ -387,8 +388,8 @@ int main(int argc, char **argv)
         if (gc::ocp_fp8_pair(p))
             fast_pairs.push_back(p);
 #if !defined(__HIPCC__)
-    // The block-scaled kernel's other pairs (MXFP6, MXFP4, mixes, NVFP4):
-    // fast on compute capability 12.0 / 12.1, exact elsewhere.
+    // The block-scaled kernels' other pairs (MXFP6, MXFP4, mixes, NVFP4):
+    // fast on compute capability 12.0 / 12.1 and 10.0, exact elsewhere.
     for (const gc::Pair &p : pairs)
         if (!gc::ocp_fp8_pair(p) && gc::block_scaled_slice(p, 64))
             fast_pairs.push_back(p);
@@ -421,8 +422,8 @@ int main(int argc, char **argv)
             gc::FastBound fb;
             bool on_fast = fast_kernel;
 #if !defined(__HIPCC__)
-            // On cc 12.x the block-scaled kernel takes MX FP8 pairs too.
-            const int slice = bs_hw ? gc::block_scaled_slice(p, K) : 0;
+            // On cc 12.x and 10.0 the block-scaled kernels take MX FP8 pairs too.
+            const int slice = bs_hw ? gc::block_scaled_slice(p, K, bs_mxfp4_k64) : 0;
             if (slice)
                 fb = gc::block_scaled_bound(slice);
             if (block_scaled) {
