@@ -139,25 +139,21 @@ extern "C" int lb_cuda_gemm_block_scaled_covers(const lb_gemm_job *j, int arch)
     return built && lbs::bs_kind(*j) >= 0;
 }
 
-extern "C" lowbit_status lb_cuda_gemm_block_scaled(const lb_gemm_job *j, void *stream_)
+extern "C" lowbit_status lb_cuda_gemm_block_scaled(const lb_gemm_job *j, void *stream)
 {
     using namespace lbs;
-    cudaStream_t stream = (cudaStream_t)stream_;
-    dim3 grid;
-    lowbit_status s = lbl::gemm_grid(*j, kBM, kBN, &grid);
-    if (s != LOWBIT_OK)
-        return s;
-    const int kind = bs_kind(*j);
-    if (kind == kNvFp4) {
-        k_gemm_bs<kNvFp4, 4, 4><<<grid, kThreads, 0, stream>>>(*j);
-    } else if (kind == kMxFp4) {
-        k_gemm_bs<kMxFp4, 4, 4><<<grid, kThreads, 0, stream>>>(*j);
-    } else {
-        by_mx_type(mx_type_index(j->a.q.format.elem), [&](auto ta) {
-            by_mx_type(mx_type_index(j->b.q.format.elem), [&](auto tb) {
-                k_gemm_bs<kMx8, decltype(ta)::value, decltype(tb)::value><<<grid, kThreads, 0, stream>>>(*j);
+    return lbl::launch_tiles(*j, kBM, kBN, stream, "block-scaled", [&](dim3 grid, cudaStream_t st) {
+        const int kind = bs_kind(*j);
+        if (kind == kNvFp4) {
+            k_gemm_bs<kNvFp4, 4, 4><<<grid, kThreads, 0, st>>>(*j);
+        } else if (kind == kMxFp4) {
+            k_gemm_bs<kMxFp4, 4, 4><<<grid, kThreads, 0, st>>>(*j);
+        } else {
+            by_mx_type(mx_type_index(j->a.q.format.elem), [&](auto ta) {
+                by_mx_type(mx_type_index(j->b.q.format.elem), [&](auto tb) {
+                    k_gemm_bs<kMx8, decltype(ta)::value, decltype(tb)::value><<<grid, kThreads, 0, st>>>(*j);
+                });
             });
-        });
-    }
-    return lbl::launch_status("block-scaled");
+        }
+    });
 }

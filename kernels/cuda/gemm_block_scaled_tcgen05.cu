@@ -181,22 +181,18 @@ extern "C" int lb_cuda_gemm_block_scaled_tc5_covers(const lb_gemm_job *j, int ar
     return arch == 100 && lbt::t5_kind(*j) >= 0;  // (sm_100a cubins run on cc 10.0 alone)
 }
 
-extern "C" lowbit_status lb_cuda_gemm_block_scaled_tc5(const lb_gemm_job *j, void *stream_)
+extern "C" lowbit_status lb_cuda_gemm_block_scaled_tc5(const lb_gemm_job *j, void *stream)
 {
     using namespace lbt;
-    cudaStream_t stream = (cudaStream_t)stream_;
-    dim3 grid;
-    lowbit_status s = lbl::gemm_grid(*j, kTM, kTN, &grid);
-    if (s != LOWBIT_OK)
-        return s;
-    if (t5_kind(*j) == kNvFp4) {
-        k_gemm_t5<kNvFp4, 4, 4><<<grid, kThreads, 0, stream>>>(*j);
-    } else {
-        lbs::by_mx_type(lbs::mx_type_index(j->a.q.format.elem), [&](auto ta) {
-            lbs::by_mx_type(lbs::mx_type_index(j->b.q.format.elem), [&](auto tb) {
-                k_gemm_t5<kMx8, decltype(ta)::value, decltype(tb)::value><<<grid, kThreads, 0, stream>>>(*j);
+    return lbl::launch_tiles(*j, kTM, kTN, stream, "block-scaled (tcgen05)", [&](dim3 grid, cudaStream_t st) {
+        if (t5_kind(*j) == kNvFp4) {
+            k_gemm_t5<kNvFp4, 4, 4><<<grid, kThreads, 0, st>>>(*j);
+        } else {
+            lbs::by_mx_type(lbs::mx_type_index(j->a.q.format.elem), [&](auto ta) {
+                lbs::by_mx_type(lbs::mx_type_index(j->b.q.format.elem), [&](auto tb) {
+                    k_gemm_t5<kMx8, decltype(ta)::value, decltype(tb)::value><<<grid, kThreads, 0, st>>>(*j);
+                });
             });
-        });
-    }
-    return lbl::launch_status("block-scaled (tcgen05)");
+        }
+    });
 }

@@ -62,18 +62,14 @@ extern "C" int lb_cuda_gemm_arch(void)
     return major * 10 + minor;
 }
 
-extern "C" lowbit_status lb_cuda_gemm_exact(const lb_gemm_job *j, void *stream_)
+extern "C" lowbit_status lb_cuda_gemm_exact(const lb_gemm_job *j, void *stream)
 {
     using namespace lbg;
-    cudaStream_t stream = (cudaStream_t)stream_;
-    dim3 grid;
-    lowbit_status s = lbl::gemm_grid(*j, kBM, kBN, &grid);
-    if (s != LOWBIT_OK)
-        return s;
-    const lb_gemm_job w = launch_job(*j);
-    if (w.integer)
-        k_gemm_exact<true><<<grid, kThreads, 0, stream>>>(w);
-    else
-        k_gemm_exact<false><<<grid, kThreads, 0, stream>>>(w);
-    return lbl::launch_status("exact");
+    return lbl::launch_tiles(*j, kBM, kBN, stream, "exact", [&](dim3 grid, cudaStream_t st) {
+        const lb_gemm_job w = launch_job(*j);
+        if (w.integer)
+            k_gemm_exact<true><<<grid, kThreads, 0, st>>>(w);
+        else
+            k_gemm_exact<false><<<grid, kThreads, 0, st>>>(w);
+    });
 }

@@ -94,16 +94,12 @@ extern "C" int lb_cuda_gemm_fp8_covers(const lb_gemm_job *j, int arch)
     return arch >= 89 && lbm::fp8_covers(*j);
 }
 
-extern "C" lowbit_status lb_cuda_gemm_fp8(const lb_gemm_job *j, void *stream_)
+extern "C" lowbit_status lb_cuda_gemm_fp8(const lb_gemm_job *j, void *stream)
 {
     using namespace lbm;
-    cudaStream_t stream = (cudaStream_t)stream_;
-    dim3 grid;
-    lowbit_status s = lbl::gemm_grid(*j, kBM, kBN, &grid);
-    if (s != LOWBIT_OK)
-        return s;
-    lbl::by_fp8_pair(*j, [&](auto ta, auto tb) {
-        k_gemm_fp8<decltype(ta)::value, decltype(tb)::value><<<grid, kThreads, 0, stream>>>(*j);
+    return lbl::launch_tiles(*j, kBM, kBN, stream, "FP8", [&](dim3 grid, cudaStream_t st) {
+        lbl::by_fp8_pair(*j, [&](auto ta, auto tb) {
+            k_gemm_fp8<decltype(ta)::value, decltype(tb)::value><<<grid, kThreads, 0, st>>>(*j);
+        });
     });
-    return lbl::launch_status("FP8");
 }

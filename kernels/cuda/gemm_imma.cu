@@ -93,17 +93,13 @@ extern "C" int lb_cuda_gemm_imma_covers(const lb_gemm_job *j, int arch)
     return arch >= 80 && lbm::imma_covers(*j);
 }
 
-extern "C" lowbit_status lb_cuda_gemm_imma(const lb_gemm_job *j, void *stream_)
+extern "C" lowbit_status lb_cuda_gemm_imma(const lb_gemm_job *j, void *stream)
 {
     using namespace lbm;
-    cudaStream_t stream = (cudaStream_t)stream_;
-    dim3 grid;
-    lowbit_status s = lbl::gemm_grid(*j, kBM, kBN, &grid);
-    if (s != LOWBIT_OK)
-        return s;
-    if (imma_kstep(*j) == 32)
-        k_gemm_imma<32><<<grid, kThreads, 0, stream>>>(*j);
-    else
-        k_gemm_imma<16><<<grid, kThreads, 0, stream>>>(*j);
-    return lbl::launch_status("integer-MMA");
+    return lbl::launch_tiles(*j, kBM, kBN, stream, "integer-MMA", [&](dim3 grid, cudaStream_t st) {
+        if (imma_kstep(*j) == 32)
+            k_gemm_imma<32><<<grid, kThreads, 0, st>>>(*j);
+        else
+            k_gemm_imma<16><<<grid, kThreads, 0, st>>>(*j);
+    });
 }

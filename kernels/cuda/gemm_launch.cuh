@@ -1,7 +1,6 @@
 // gemm_launch.cuh - the host side that every GPU GEMM kernel's launch shares
-// (gemm_exact.cu, gemm_imma.cu, gemm_fp8_mma.cu, gemm_fp8_wgmma.cu and the
-// HIP kernels): the grid, the dispatch of an FP8 type pair to a kernel
-// template, and the launch status.
+// (each gemm_*.cu of kernels/cuda/, the HIP ones included): the grid, the
+// dispatch of an FP8 type pair to a kernel template, and the launch status.
 #ifndef LOWBIT_KERNELS_CUDA_GEMM_LAUNCH_CUH
 #define LOWBIT_KERNELS_CUDA_GEMM_LAUNCH_CUH
 
@@ -24,13 +23,14 @@ inline lowbit_status gemm_grid(const lb_gemm_job &j, size_t bm, size_t bn, dim3 
 }
 
 // launch(ta, tb) with std::integral_constant<int, 0> for E4M3 and <int, 1>
-// for E5M2: one template instance per type pair of the operands.
+// for E5M2 (e5: the E5M2 type of the kernel's pairs, OCP or FNUZ): one
+// template instance per type pair of the operands.
 template <class F>
-void by_fp8_pair(const lb_gemm_job &j, F &&launch)
+void by_fp8_pair(const lb_gemm_job &j, F &&launch, int e5 = LOWBIT_E5M2)
 {
     using E4M3 = std::integral_constant<int, 0>;
     using E5M2 = std::integral_constant<int, 1>;
-    const bool a5 = j.a.q.format.elem == LOWBIT_E5M2, b5 = j.b.q.format.elem == LOWBIT_E5M2;
+    const bool a5 = j.a.q.format.elem == e5, b5 = j.b.q.format.elem == e5;
     if (!a5 && !b5)
         launch(E4M3{}, E4M3{});
     else if (!a5)
@@ -49,6 +49,20 @@ inline lowbit_status launch_status(const char *what)
         return lb_fail(LOWBIT_ERR_DEVICE, LBGPU_NAME ": %s gemm kernel launch failed: %s", what,
                        cudaGetErrorString(e));
     return LOWBIT_OK;
+}
+
+// An entry point's launch: the grid of bm x bn tiles for j, then
+// launch(grid, stream), which starts the job's kernel instance, then the
+// launch status (what names the kernel).
+template <class F>
+lowbit_status launch_tiles(const lb_gemm_job &j, size_t bm, size_t bn, void *stream, const char *what, F &&launch)
+{
+    dim3 grid;
+    const lowbit_status s = gemm_grid(j, bm, bn, &grid);
+    if (s != LOWBIT_OK)
+        return s;
+    launch(grid, (cudaStream_t)stream);
+    return launch_status(what);
 }
 
 }  // namespace lbl

@@ -94,17 +94,13 @@ extern "C" int lb_hip_gemm_mfma_covers(const lb_gemm_job *j)
     return lbm::imma_covers(*j);
 }
 
-extern "C" lowbit_status lb_hip_gemm_mfma(const lb_gemm_job *j, void *stream_)
+extern "C" lowbit_status lb_hip_gemm_mfma(const lb_gemm_job *j, void *stream)
 {
     using namespace lbmf;
-    cudaStream_t stream = (cudaStream_t)stream_;
-    dim3 grid;
-    lowbit_status s = lbl::gemm_grid(*j, kBM, kBN, &grid);
-    if (s != LOWBIT_OK)
-        return s;
-    if (lbm::imma_kstep(*j) == 32)
-        k_gemm_mfma<32><<<grid, kThreads, 0, stream>>>(*j);
-    else
-        k_gemm_mfma<16><<<grid, kThreads, 0, stream>>>(*j);
-    return lbl::launch_status("integer-MFMA");
+    return lbl::launch_tiles(*j, kBM, kBN, stream, "integer-MFMA", [&](dim3 grid, cudaStream_t st) {
+        if (lbm::imma_kstep(*j) == 32)
+            k_gemm_mfma<32><<<grid, kThreads, 0, st>>>(*j);
+        else
+            k_gemm_mfma<16><<<grid, kThreads, 0, st>>>(*j);
+    });
 }

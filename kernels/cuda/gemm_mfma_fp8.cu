@@ -118,22 +118,12 @@ extern "C" int lb_hip_gemm_mfma_fp8_covers(const lb_gemm_job *j)
     return lbmf::fp8_covers(*j) && lbmf::device_has_fnuz_mfma();
 }
 
-extern "C" lowbit_status lb_hip_gemm_mfma_fp8(const lb_gemm_job *j, void *stream_)
+extern "C" lowbit_status lb_hip_gemm_mfma_fp8(const lb_gemm_job *j, void *stream)
 {
     using namespace lbmf;
-    cudaStream_t stream = (cudaStream_t)stream_;
-    dim3 grid;
-    lowbit_status s = lbl::gemm_grid(*j, kBM, kBN, &grid);
-    if (s != LOWBIT_OK)
-        return s;
-    const bool a5 = j->a.q.format.elem == LOWBIT_E5M2FNUZ, b5 = j->b.q.format.elem == LOWBIT_E5M2FNUZ;
-    if (!a5 && !b5)
-        k_gemm_mfma_fp8<0, 0><<<grid, kThreads, 0, stream>>>(*j);
-    else if (!a5)
-        k_gemm_mfma_fp8<0, 1><<<grid, kThreads, 0, stream>>>(*j);
-    else if (!b5)
-        k_gemm_mfma_fp8<1, 0><<<grid, kThreads, 0, stream>>>(*j);
-    else
-        k_gemm_mfma_fp8<1, 1><<<grid, kThreads, 0, stream>>>(*j);
-    return lbl::launch_status("FP8-MFMA");
+    return lbl::launch_tiles(*j, kBM, kBN, stream, "FP8-MFMA", [&](dim3 grid, cudaStream_t st) {
+        lbl::by_fp8_pair(*j, [&](auto ta, auto tb) {
+            k_gemm_mfma_fp8<decltype(ta)::value, decltype(tb)::value><<<grid, kThreads, 0, st>>>(*j);
+        }, LOWBIT_E5M2FNUZ);
+    });
 }

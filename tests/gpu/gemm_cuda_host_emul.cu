@@ -325,6 +325,20 @@ bool emulate_wgmma(const gc::Case &c, std::vector<uint8_t> &out)
     return true;
 }
 
+// A scale byte as the block-scaled MMAs read it: ue4m3, or ue8m0 (2^(c -
+// 127)).  A byte those types cannot hold (ue4m3 with its sign bit or the NaN
+// code, the ue8m0 NaN) aborts, naming the model: the kernels must never pass one.
+double model_scale(bool ue4m3, uint32_t c, const char *model)
+{
+    const char *bad = ue4m3 ? (c & 0x80u || c == 0x7Fu ? "a ue4m3 scale with its sign bit or the NaN code" : nullptr)
+                            : (c == 0xFFu ? "the ue8m0 NaN scale" : nullptr);
+    if (bad) {
+        fprintf(stderr, "FAIL %s: the kernel passed the MMA %s\n", model, bad);
+        abort();
+    }
+    return ue4m3 ? lb_decode(LOWBIT_E4M3, c) : ldexp(1.0, (int)c - 127);
+}
+
 // mma.sync ... block_scale on an ideal tensor core, written from the PTX
 // ISA's fragment and scale-factor layouts (groupID g = lane / 4, t = lane %
 // 4), not from gemm_block_scaled.cuh:
@@ -362,16 +376,7 @@ void mma_bs_model(int kind, int ta, int tb, const uint32_t (*a)[4], const uint32
             reject("an FP6 container with bits 7..6 set");
         return lb_decode(type, byte);
     };
-    auto scale = [&](uint32_t c) -> double {
-        if (kind == lbs::kNvFp4) {
-            if (c & 0x80u || c == 0x7Fu)
-                reject("a ue4m3 scale with its sign bit or the NaN code");
-            return lb_decode(LOWBIT_E4M3, c);
-        }
-        if (c == 0xFFu)
-            reject("the ue8m0 NaN scale");
-        return ldexp(1.0, (int)c - 127);
-    };
+    auto scale = [&](uint32_t c) { return model_scale(kind == lbs::kNvFp4, c, "block-scaled"); };
     const int nsc = kind == lbs::kMx8 ? 1 : kind == lbs::kMxFp4 ? 2 : 4, V = KC / nsc;
     for (int lane = 0; lane < 32; lane++) {
         const int g = lane / 4, t = lane % 4;
@@ -451,8 +456,11 @@ void bs_cta(const lb_gemm_job &j, size_t m0, size_t n0)
     }
 }
 
-// The block-scaled kernel over the whole grid (kind: which MMA it took, -1 none).
-bool emulate_bs(const gc::Case &c, std::vector<uint8_t> &out, int *kind)
+// cta(j, m0, n0, kind) over every bm x bn tile of case c's job, kind being
+// what kind_of(j) says the kernel takes (-1: it does not take the job).
+template <class KindOf, class Cta>
+bool emulate_tiles(const gc::Case &c, std::vector<uint8_t> &out, int *kind, size_t bm, size_t bn, KindOf kind_of,
+                   Cta cta)
 {
     lb_gemm_job j;
     *kind = -1;
@@ -460,17 +468,26 @@ bool emulate_bs(const gc::Case &c, std::vector<uint8_t> &out, int *kind)
         return false;
     if (j.M == 0 || j.N == 0)
         return true;
-    *kind = lbs::bs_kind(j);
-    for (size_t m0 = 0; m0 < j.M; m0 += lbm::kBM)
-        for (size_t n0 = 0; n0 < j.N; n0 += lbm::kBN) {
-            if (*kind == lbs::kMx8)
-                bs_cta<lbs::kMx8>(j, m0, n0);
-            else if (*kind == lbs::kMxFp4)
-                bs_cta<lbs::kMxFp4>(j, m0, n0);
-            else if (*kind == lbs::kNvFp4)
-                bs_cta<lbs::kNvFp4>(j, m0, n0);
-        }
+    *kind = kind_of(j);
+    if (*kind >= 0)
+        for (size_t m0 = 0; m0 < j.M; m0 += bm)
+            for (size_t n0 = 0; n0 < j.N; n0 += bn)
+                cta(j, m0, n0, *kind);
     return true;
+}
+
+// The block-scaled kernel over the whole grid (kind: which MMA it took, -1 none).
+bool emulate_bs(const gc::Case &c, std::vector<uint8_t> &out, int *kind)
+{
+    return emulate_tiles(c, out, kind, lbm::kBM, lbm::kBN, lbs::bs_kind, [](const lb_gemm_job &j, size_t m0,
+                                                                             size_t n0, int k) {
+        if (k == lbs::kMx8)
+            bs_cta<lbs::kMx8>(j, m0, n0);
+        else if (k == lbs::kMxFp4)
+            bs_cta<lbs::kMxFp4>(j, m0, n0);
+        else
+            bs_cta<lbs::kNvFp4>(j, m0, n0);
+    });
 }
 
 // A model of tcgen05 on sm_100a, from the PTX ISA's formats: tensor memory
@@ -542,15 +559,7 @@ struct T5Model {
     double scale(int kind, uint32_t taddr, unsigned r, unsigned byte) const
     {
         const unsigned col = column(taddr) + r / 32;
-        const uint32_t c = tmem[r][col] >> (8 * byte) & 0xFFu;
-        if (kind == lbs::kNvFp4) {
-            if (c & 0x80u || c == 0x7Fu)
-                reject("a ue4m3 scale with its sign bit or the NaN code");
-            return lb_decode(LOWBIT_E4M3, c);
-        }
-        if (c == 0xFFu)
-            reject("the ue8m0 NaN scale");
-        return ldexp(1.0, (int)c - 127);
+        return model_scale(kind == lbs::kNvFp4, tmem[r][col] >> (8 * byte) & 0xFFu, "tcgen05");
     }
     void mma(int kind, uint32_t d, uint64_t adesc, uint64_t bdesc, uint32_t idesc, uint32_t sfa, uint32_t sfb)
     {
@@ -648,21 +657,13 @@ void t5_cta(const lb_gemm_job &j, size_t m0, size_t n0)
 // The tcgen05 kernel over the whole grid (kind: which MMA it took, -1 none).
 bool emulate_t5(const gc::Case &c, std::vector<uint8_t> &out, int *kind)
 {
-    lb_gemm_job j;
-    *kind = -1;
-    if (!job_of(c, out, &j))
-        return false;
-    if (j.M == 0 || j.N == 0)
-        return true;
-    *kind = lbt::t5_kind(j);
-    for (size_t m0 = 0; m0 < j.M; m0 += lbt::kTM)
-        for (size_t n0 = 0; n0 < j.N; n0 += lbt::kTN) {
-            if (*kind == lbs::kMx8)
-                t5_cta<lbs::kMx8>(j, m0, n0);
-            else if (*kind == lbs::kNvFp4)
-                t5_cta<lbs::kNvFp4>(j, m0, n0);
-        }
-    return true;
+    return emulate_tiles(c, out, kind, lbt::kTM, lbt::kTN, lbt::t5_kind, [](const lb_gemm_job &j, size_t m0,
+                                                                          size_t n0, int k) {
+        if (k == lbs::kMx8)
+            t5_cta<lbs::kMx8>(j, m0, n0);
+        else
+            t5_cta<lbs::kNvFp4>(j, m0, n0);
+    });
 }
 
 }  // namespace
