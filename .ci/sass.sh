@@ -11,11 +11,13 @@
 #                      block-scaled QMMA.SF.16832 for all 25 MX element type
 #                      pairs (E4M3/E5M2/E3M2/E2M3/E2M1, scales E8) and
 #                      OMMA.SF.16864 E2M1 with E8 (MXFP4) and UE4M3.4X (NVFP4)
-#   gemm_block_scaled_tcgen05.cu.o  sm_100a: every one of the 25 MX kernels
+#   gemm_block_scaled_tcgen05.cu.o  sm_100a (and sm_103a, sm_110a when the
+#                      toolkit builds them): every one of the 25 MX kernels
 #                      (one per element type pair; the types travel in the
 #                      instruction descriptor, not the opcode) has UTCQMMA
 #                      (tcgen05.mma kind::mxf8f6f4 .block_scale), the NVFP4
-#                      kernel UTCOMMA.4X (kind::mxf4nvf4 .scale_vec::4X); each
+#                      kernel UTCOMMA.4X (kind::mxf4nvf4 .scale_vec::4X; sm_103a
+#                      prints UTCOMMA.BLOCK16); each
 #                      copies its scales with UTCCP and reads results with LDTM
 # Prints the instruction counts per target (machine code only: the
 # embedded PTX for newer GPUs is not SASS and is skipped).  Needs no GPU: cuobjdump (and
@@ -141,25 +143,30 @@ fi
 echo "gemm_block_scaled_tcgen05.cu.o ($tc5):"
 if [ -z "$tc5" ]; then
     echo "FAIL: no gemm_block_scaled_tcgen05.cu.o under $build"; fail=1
-elif ! cuobjdump -lelf "$tc5" 2>/dev/null | grep -q 'sm_100a'; then
-    echo "  no sm_100a code (this toolkit cannot build it; the kernels are traps there, never dispatched)"
 else
-    # One line per kernel of the sm_100a code: "NAME UTCQMMA UTCOMMA.4X UTCCP LDTM".
-    per_kernel=$(cuobjdump -sass "$tc5" | awk '
-        /^Fatbin ptx code/ { elf = 0 } /^Fatbin elf code/ { elf = 1 }
-        elf && /arch = sm_/ { a = $3 }
-        elf && a == "sm_100a" && /Function :/ { if (f != "") print f, q, o, c, l; f = $3; q = o = c = l = 0 }
-        elf && a == "sm_100a" && /[^A-Z]UTCQMMA / { q++ }
-        elf && a == "sm_100a" && /[^A-Z]UTCOMMA\.4X / { o++ }
-        elf && a == "sm_100a" && /[^A-Z]UTCCP/ { c++ }
-        elf && a == "sm_100a" && /[^A-Z]LDTM/ { l++ }
-        END { if (f != "") print f, q, o, c, l }')
-    mx=$(awk '$1 ~ /k_gemm_t5ILi0E/ && $2 > 0 && $4 > 0 && $5 > 0' <<<"$per_kernel" | wc -l)
-    nv=$(awk '$1 ~ /k_gemm_t5ILi2E/ && $3 > 0 && $4 > 0 && $5 > 0' <<<"$per_kernel" | wc -l)
-    printf '  sm_100a  MX kernels with UTCQMMA + UTCCP + LDTM %d of 25   NVFP4 kernels with UTCOMMA.4X + UTCCP + LDTM %d of 1\n' \
-        "$mx" "$nv"
-    [ "$mx" -eq 25 ] || { echo "FAIL: $((25 - mx)) MX kernel(s) of gemm_block_scaled_tcgen05 lack UTCQMMA / UTCCP / LDTM"; fail=1; }
-    [ "$nv" -eq 1 ] || { echo "FAIL: the NVFP4 kernel of gemm_block_scaled_tcgen05 lacks UTCOMMA.4X / UTCCP / LDTM"; fail=1; }
+    elves=$(cuobjdump -lelf "$tc5" 2>/dev/null || true)
+    grep -q 'sm_100a' <<<"$elves" ||
+        echo "  no sm_100a code (this toolkit cannot build it; the kernels are traps there, never dispatched)"
+    for arch in sm_100a sm_103a sm_110a; do
+        grep -q "$arch" <<<"$elves" || continue
+        # One line per kernel of this target's code: "NAME UTCQMMA UTCOMMA-4X UTCCP LDTM"
+        # (sm_103a spells the 4X form UTCOMMA.BLOCK16).
+        per_kernel=$(cuobjdump -sass "$tc5" | awk -v want="$arch" '
+            /^Fatbin ptx code/ { elf = 0 } /^Fatbin elf code/ { elf = 1 }
+            elf && /arch = sm_/ { a = $3 }
+            elf && a == want && /Function :/ { if (f != "") print f, q, o, c, l; f = $3; q = o = c = l = 0 }
+            elf && a == want && /[^A-Z]UTCQMMA / { q++ }
+            elf && a == want && /[^A-Z]UTCOMMA\.(4X|BLOCK16) / { o++ }
+            elf && a == want && /[^A-Z]UTCCP/ { c++ }
+            elf && a == want && /[^A-Z]LDTM/ { l++ }
+            END { if (f != "") print f, q, o, c, l }')
+        mx=$(awk '$1 ~ /k_gemm_t5ILi0E/ && $2 > 0 && $4 > 0 && $5 > 0' <<<"$per_kernel" | wc -l)
+        nv=$(awk '$1 ~ /k_gemm_t5ILi2E/ && $3 > 0 && $4 > 0 && $5 > 0' <<<"$per_kernel" | wc -l)
+        printf '  %-8s MX kernels with UTCQMMA + UTCCP + LDTM %d of 25   NVFP4 kernels with UTCOMMA (4X) + UTCCP + LDTM %d of 1\n' \
+            "$arch" "$mx" "$nv"
+        [ "$mx" -eq 25 ] || { echo "FAIL: $((25 - mx)) MX kernel(s) lack UTCQMMA / UTCCP / LDTM in the $arch code"; fail=1; }
+        [ "$nv" -eq 1 ] || { echo "FAIL: the NVFP4 kernel lacks UTCOMMA (4X) / UTCCP / LDTM in the $arch code"; fail=1; }
+    done
 fi
 
 echo "sass.sh: $([ $fail = 0 ] && echo PASS || echo FAIL)"

@@ -62,8 +62,9 @@ lowbit_status lb_cuda_gemm_block_scaled(const lb_gemm_job *j, void *stream);
 
 /* The same MX x MX and NVFP4 x NVFP4 pairs on data-centre Blackwell's
  * fifth-generation tensor cores (tcgen05.mma ... block_scale with tensor
- * memory, gemm_block_scaled_tcgen05.cu): compute capability 10.0 only
- * (sm_100a); MXFP4 x MXFP4 there in 32-k MMAs.  Same arithmetic and bound. */
+ * memory, gemm_block_scaled_tcgen05.cu): compute capability 10.0, and 10.3
+ * and 11.0 where nvcc built sm_103a / sm_110a; MXFP4 x MXFP4 there in 32-k
+ * MMAs.  Same arithmetic and bound. */
 int lb_cuda_gemm_block_scaled_tc5_covers(const lb_gemm_job *j, int arch);
 lowbit_status lb_cuda_gemm_block_scaled_tc5(const lb_gemm_job *j, void *stream);
 

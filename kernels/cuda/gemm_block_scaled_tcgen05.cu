@@ -1,5 +1,6 @@
 // gemm_block_scaled_tcgen05.cu - the fast block-scaled GEMM on compute
-// capability 10.0 (sm_100a: B200 / GB200), run only under
+// capability 10.0 (sm_100a: B200 / GB200), and 10.3 (sm_103a: B300 / GB300)
+// and 11.0 (sm_110a: Thor) where nvcc builds those targets; run only under
 // LOWBIT_GEMM_ALLOW_FAST (src/gpu_gemm.h).
 //
 // Pairs: MX x MX with OCP FP8 / FP6 / FP4 elements in any mix, and NVFP4 x
@@ -13,17 +14,18 @@
 // accumulator in k order, so the bound and the bits on a model tensor core
 // are those of gemm_block_scaled_mma.cu (docs/semantics.md, "GEMM on the
 // GPU").  Tiling, layouts, descriptors: gemm_block_scaled_tcgen05.cuh.
-// SASS: UTCQMMA / UTCOMMA.4X and UTCCP (.ci/sass.sh).
+// SASS: UTCQMMA / UTCOMMA.4X (UTCOMMA.BLOCK16 on sm_103a) and UTCCP (.ci/sass.sh).
 //
-// tcgen05 exists only on the sm_100a target; elsewhere the kernels compile
-// to a trap and the dispatcher never picks them.
+// These MMAs exist only on those arch-specific targets; elsewhere the
+// kernels compile to a trap and the dispatcher never picks them.
 #include <cuda_runtime.h>
 
 #include "gemm_block_scaled_tcgen05.cuh"
 #include "gemm_launch.cuh"
 #include "gpu_gemm.h"
 
-#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM100_ALL)
+#if defined(__CUDA_ARCH__) && \
+    (defined(__CUDA_ARCH_FEAT_SM100_ALL) || defined(__CUDA_ARCH_FEAT_SM103_ALL) || defined(__CUDA_ARCH_FEAT_SM110_ALL))
 #define LBT_HAVE_TCGEN05 1
 #else
 #define LBT_HAVE_TCGEN05 0
@@ -178,7 +180,15 @@ __global__ void __launch_bounds__(kThreads, 1) k_gemm_t5(const lb_gemm_job j)
 
 extern "C" int lb_cuda_gemm_block_scaled_tc5_covers(const lb_gemm_job *j, int arch)
 {
-    return arch == 100 && lbt::t5_kind(*j) >= 0;  // (sm_100a cubins run on cc 10.0 alone)
+    // (An arch-specific cubin runs on its own compute capability alone.)
+    bool built = arch == 100;
+#if defined(LOWBIT_CUDA_SM103A)
+    built |= arch == 103;
+#endif
+#if defined(LOWBIT_CUDA_SM110A)
+    built |= arch == 110;
+#endif
+    return built && lbt::t5_kind(*j) >= 0;
 }
 
 extern "C" lowbit_status lb_cuda_gemm_block_scaled_tc5(const lb_gemm_job *j, void *stream)

@@ -354,10 +354,12 @@ int main(int argc, char **argv)
 #else
     const int arch = prop.major * 10 + prop.minor;
     const bool fast_hw = arch >= 89;
-    // The block-scaled kernels' devices (a build without sm_121a runs the
-    // exact kernels on cc 12.1, which are inside the bound as well): cc 12.x
-    // mma.sync, cc 10.0 tcgen05 (MXFP4 in 32-k MMAs there).
-    const bool bs_hw = arch == 120 || arch == 121 || arch == 100, bs_mxfp4_k64 = arch != 100;
+    // The block-scaled kernels' devices (a build without sm_121a, sm_103a or
+    // sm_110a runs other kernels there, which are inside the bound as
+    // well): cc 12.x mma.sync; cc 10.0, 10.3, 11.0 tcgen05 (MXFP4 in 32-k
+    // MMAs there).
+    const bool tc5 = arch == 100 || arch == 103 || arch == 110;
+    const bool bs_hw = arch == 120 || arch == 121 || tc5, bs_mxfp4_k64 = !tc5;
 #endif
     cudaStream_t st;
     CK(cudaStreamCreate(&st));
