@@ -73,6 +73,25 @@ counts() {
         END { for (i = 1; i <= k; i++) print order[i], n[order[i]] }'
 }
 
+# The machine code of target ARCH in OBJ (sass_of OBJ ARCH).
+sass_of() {
+    cuobjdump -sass "$1" | awk -v want="$2" '/^Fatbin ptx code/ { elf = 0 } /^Fatbin elf code/ { elf = 1 }
+                                             elf && /arch = sm_/ { a = $3 } elf && a == want'
+}
+# Which of the targets FIRST OTHER... OBJ has code for, one a line (targets_in
+# OBJ FIRST OTHER...); a note on stderr when FIRST, the one the toolkit should
+# build, is missing.
+targets_in() {
+    local obj=$1 elves a
+    shift
+    elves=$(cuobjdump -lelf "$obj" 2>/dev/null || true)
+    grep -q "$1" <<<"$elves" ||
+        echo "  no $1 code (this toolkit cannot build it; the kernels are traps there, never dispatched)" >&2
+    for a in "$@"; do
+        if grep -q "$a" <<<"$elves"; then echo "$a"; fi
+    done
+}
+
 fail=0
 echo "gemm_imma.cu.o ($imma):"
 while read -r arch n; do
@@ -118,13 +137,8 @@ echo "gemm_block_scaled_mma.cu.o ($bsmma):"
 if [ -z "$bsmma" ]; then
     echo "FAIL: no gemm_block_scaled_mma.cu.o under $build"; fail=1
 else
-    elves=$(cuobjdump -lelf "$bsmma" 2>/dev/null || true)
-    grep -q 'sm_120a' <<<"$elves" ||
-        echo "  no sm_120a code (this toolkit cannot build it; the kernels are traps there, never dispatched)"
-    for arch in sm_120a sm_121a; do
-        grep -q "$arch" <<<"$elves" || continue
-        sass=$(cuobjdump -sass "$bsmma" | awk -v want="$arch" '/^Fatbin ptx code/ { elf = 0 } /^Fatbin elf code/ { elf = 1 }
-                                             elf && /arch = sm_/ { a = $3 } elf && a == want')
+    for arch in $(targets_in "$bsmma" sm_120a sm_121a); do
+        sass=$(sass_of "$bsmma" "$arch")
         for ta in E4M3 E5M2 E3M2 E2M3 E2M1; do
             for tb in E4M3 E5M2 E3M2 E2M3 E2M1; do
                 c=$(grep -c "QMMA\.SF\.16832\.F32\.$ta\.$tb\.E8 " <<<"$sass" || true)
@@ -144,21 +158,15 @@ echo "gemm_block_scaled_tcgen05.cu.o ($tc5):"
 if [ -z "$tc5" ]; then
     echo "FAIL: no gemm_block_scaled_tcgen05.cu.o under $build"; fail=1
 else
-    elves=$(cuobjdump -lelf "$tc5" 2>/dev/null || true)
-    grep -q 'sm_100a' <<<"$elves" ||
-        echo "  no sm_100a code (this toolkit cannot build it; the kernels are traps there, never dispatched)"
-    for arch in sm_100a sm_103a sm_110a; do
-        grep -q "$arch" <<<"$elves" || continue
+    for arch in $(targets_in "$tc5" sm_100a sm_103a sm_110a); do
         # One line per kernel of this target's code: "NAME UTCQMMA UTCOMMA-4X UTCCP LDTM"
         # (sm_103a spells the 4X form UTCOMMA.BLOCK16).
-        per_kernel=$(cuobjdump -sass "$tc5" | awk -v want="$arch" '
-            /^Fatbin ptx code/ { elf = 0 } /^Fatbin elf code/ { elf = 1 }
-            elf && /arch = sm_/ { a = $3 }
-            elf && a == want && /Function :/ { if (f != "") print f, q, o, c, l; f = $3; q = o = c = l = 0 }
-            elf && a == want && /[^A-Z]UTCQMMA / { q++ }
-            elf && a == want && /[^A-Z]UTCOMMA\.(4X|BLOCK16) / { o++ }
-            elf && a == want && /[^A-Z]UTCCP/ { c++ }
-            elf && a == want && /[^A-Z]LDTM/ { l++ }
+        per_kernel=$(sass_of "$tc5" "$arch" | awk '
+            /Function :/ { if (f != "") print f, q, o, c, l; f = $3; q = o = c = l = 0 }
+            /[^A-Z]UTCQMMA / { q++ }
+            /[^A-Z]UTCOMMA\.(4X|BLOCK16) / { o++ }
+            /[^A-Z]UTCCP/ { c++ }
+            /[^A-Z]LDTM/ { l++ }
             END { if (f != "") print f, q, o, c, l }')
         mx=$(awk '$1 ~ /k_gemm_t5ILi0E/ && $2 > 0 && $4 > 0 && $5 > 0' <<<"$per_kernel" | wc -l)
         nv=$(awk '$1 ~ /k_gemm_t5ILi2E/ && $3 > 0 && $4 > 0 && $5 > 0' <<<"$per_kernel" | wc -l)

@@ -346,7 +346,7 @@ int main(int argc, char **argv)
             {"fast-mxfp8", lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR), lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR), true},
             {"imma-w8a8", lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0), lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0), false},
             {"imma-w4a8", lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0), lowbit_format_int_group(LOWBIT_INT4, 128, LOWBIT_F16, 0), false},
-            // Exact on the integer tensor cores; fast: block-scaled MMA on cc 12.x (mma.sync) and 10.0 (tcgen05);
+            // Exact on the integer tensor cores; fast: block-scaled MMA on cc 12.x (mma.sync) and 10.x / 11.0 (tcgen05);
             // elsewhere the same exact kernel.
             {"imma-mxfp4", lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR), lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR), false},
             {"fast-mxfp4", lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR), lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR), true},

@@ -391,7 +391,7 @@ int main(int argc, char **argv)
             fast_pairs.push_back(p);
 #if !defined(__HIPCC__)
     // The block-scaled kernels' other pairs (MXFP6, MXFP4, mixes, NVFP4):
-    // fast on compute capability 12.0 / 12.1 and 10.0, exact elsewhere.
+    // fast on compute capability 12.0 / 12.1, 10.0, 10.3 and 11.0, exact elsewhere.
     for (const gc::Pair &p : pairs)
         if (!gc::ocp_fp8_pair(p) && gc::block_scaled_slice(p, 64))
             fast_pairs.push_back(p);
@@ -424,7 +424,7 @@ int main(int argc, char **argv)
             gc::FastBound fb;
             bool on_fast = fast_kernel;
 #if !defined(__HIPCC__)
-            // On cc 12.x and 10.0 the block-scaled kernels take MX FP8 pairs too.
+            // On those devices the block-scaled kernels take MX FP8 pairs too.
             const int slice = bs_hw ? gc::block_scaled_slice(p, K, bs_mxfp4_k64) : 0;
             if (slice)
                 fb = gc::block_scaled_bound(slice);
