@@ -15,9 +15,10 @@
 #                      toolkit builds them): every one of the 25 MX kernels
 #                      (one per element type pair; the types travel in the
 #                      instruction descriptor, not the opcode) has UTCQMMA
-#                      (tcgen05.mma kind::mxf8f6f4 .block_scale), the NVFP4
-#                      kernel UTCOMMA.4X (kind::mxf4nvf4 .scale_vec::4X; sm_103a
-#                      prints UTCOMMA.BLOCK16); each
+#                      (tcgen05.mma kind::mxf8f6f4 .block_scale), the MXFP4
+#                      kernel UTCOMMA with no suffix (kind::mxf4 .scale_vec::2X),
+#                      the NVFP4 kernel UTCOMMA.4X (kind::mxf4nvf4
+#                      .scale_vec::4X; sm_103a prints UTCOMMA.BLOCK16); each
 #                      copies its scales with UTCCP and reads results with LDTM
 # Prints the instruction counts per target (machine code only: the
 # embedded PTX for newer GPUs is not SASS and is skipped).  Needs no GPU: cuobjdump (and
@@ -159,20 +160,24 @@ if [ -z "$tc5" ]; then
     echo "FAIL: no gemm_block_scaled_tcgen05.cu.o under $build"; fail=1
 else
     for arch in $(targets_in "$tc5" sm_100a sm_103a sm_110a); do
-        # One line per kernel of this target's code: "NAME UTCQMMA UTCOMMA-4X UTCCP LDTM"
-        # (sm_103a spells the 4X form UTCOMMA.BLOCK16).
+        # One line per kernel of this target's code: "NAME UTCQMMA UTCOMMA-2X UTCOMMA-4X UTCCP LDTM"
+        # (the 2X form prints as plain UTCOMMA; sm_103a spells the 4X form UTCOMMA.BLOCK16).
         per_kernel=$(sass_of "$tc5" "$arch" | awk '
-            /Function :/ { if (f != "") print f, q, o, c, l; f = $3; q = o = c = l = 0 }
+            /Function :/ { if (f != "") print f, q, w, o, c, l; f = $3; q = w = o = c = l = 0 }
             /[^A-Z]UTCQMMA / { q++ }
+            /[^A-Z]UTCOMMA / { w++ }
             /[^A-Z]UTCOMMA\.(4X|BLOCK16) / { o++ }
             /[^A-Z]UTCCP/ { c++ }
             /[^A-Z]LDTM/ { l++ }
-            END { if (f != "") print f, q, o, c, l }')
-        mx=$(awk '$1 ~ /k_gemm_t5ILi0E/ && $2 > 0 && $4 > 0 && $5 > 0' <<<"$per_kernel" | wc -l)
-        nv=$(awk '$1 ~ /k_gemm_t5ILi2E/ && $3 > 0 && $4 > 0 && $5 > 0' <<<"$per_kernel" | wc -l)
-        printf '  %-8s MX kernels with UTCQMMA + UTCCP + LDTM %d of 25   NVFP4 kernels with UTCOMMA (4X) + UTCCP + LDTM %d of 1\n' \
-            "$arch" "$mx" "$nv"
+            END { if (f != "") print f, q, w, o, c, l }')
+        # (kernel template ids: 0 kind::mxf8f6f4, 1 kind::mxf4, 2 kind::mxf4nvf4)
+        mx=$(awk '$1 ~ /k_gemm_t5ILi0E/ && $2 > 0 && $5 > 0 && $6 > 0' <<<"$per_kernel" | wc -l)
+        f4=$(awk '$1 ~ /k_gemm_t5ILi1E/ && $3 > 0 && $5 > 0 && $6 > 0' <<<"$per_kernel" | wc -l)
+        nv=$(awk '$1 ~ /k_gemm_t5ILi2E/ && $4 > 0 && $5 > 0 && $6 > 0' <<<"$per_kernel" | wc -l)
+        printf '  %-8s with UTCCP + LDTM: MX kernels with UTCQMMA %d of 25, MXFP4 with UTCOMMA (2X) %d of 1, NVFP4 with UTCOMMA (4X) %d of 1\n' \
+            "$arch" "$mx" "$f4" "$nv"
         [ "$mx" -eq 25 ] || { echo "FAIL: $((25 - mx)) MX kernel(s) lack UTCQMMA / UTCCP / LDTM in the $arch code"; fail=1; }
+        [ "$f4" -eq 1 ] || { echo "FAIL: the MXFP4 kernel lacks UTCOMMA (2X) / UTCCP / LDTM in the $arch code"; fail=1; }
         [ "$nv" -eq 1 ] || { echo "FAIL: the NVFP4 kernel lacks UTCOMMA (4X) / UTCCP / LDTM in the $arch code"; fail=1; }
     done
 fi

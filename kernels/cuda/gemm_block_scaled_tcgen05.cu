@@ -7,6 +7,7 @@
 // NVFP4 with K a multiple of 64.  The fifth-generation tensor core applies
 // the block scales itself:
 //   tcgen05.mma.cta_group::1.kind::mxf8f6f4.block_scale.scale_vec::1X   (32 k)
+//   tcgen05.mma.cta_group::1.kind::mxf4.block_scale.scale_vec::2X       (64 k, MXFP4 x MXFP4, K % 64 = 0)
 //   tcgen05.mma.cta_group::1.kind::mxf4nvf4.block_scale.scale_vec::4X   (64 k, ue4m3)
 // with A and B in shared memory, the scale factors copied into tensor
 // memory by tcgen05.cp and the result in tensor memory.  Each MMA starts
@@ -14,7 +15,7 @@
 // accumulator in k order, so the bound and the bits on a model tensor core
 // are those of gemm_block_scaled_mma.cu (docs/semantics.md, "GEMM on the
 // GPU").  Tiling, layouts, descriptors: gemm_block_scaled_tcgen05.cuh.
-// SASS: UTCQMMA / UTCOMMA.4X (UTCOMMA.BLOCK16 on sm_103a) and UTCCP (.ci/sass.sh).
+// SASS: UTCQMMA, UTCOMMA (.ci/sass.sh names the forms) and UTCCP.
 //
 // These MMAs exist only on those arch-specific targets; elsewhere the
 // kernels compile to a trap and the dispatcher never picks them.
@@ -45,6 +46,9 @@ __device__ __forceinline__ void mma_t5(uint32_t d, uint64_t a, uint64_t b, uint3
 {
     if constexpr (kKind == kNvFp4)
         asm volatile("tcgen05.mma.cta_group::1.kind::mxf4nvf4.block_scale.scale_vec::4X [%0], %1, %2, %3, [%4], [%5], 0;"
+                     :: "r"(d), "l"(a), "l"(b), "r"(idesc), "r"(sfa), "r"(sfb) : "memory");
+    else if constexpr (kKind == kMxFp4)
+        asm volatile("tcgen05.mma.cta_group::1.kind::mxf4.block_scale.scale_vec::2X [%0], %1, %2, %3, [%4], [%5], 0;"
                      :: "r"(d), "l"(a), "l"(b), "r"(idesc), "r"(sfa), "r"(sfb) : "memory");
     else
         asm volatile("tcgen05.mma.cta_group::1.kind::mxf8f6f4.block_scale.scale_vec::1X [%0], %1, %2, %3, [%4], [%5], 0;"
@@ -132,13 +136,13 @@ __global__ void __launch_bounds__(kThreads, 1) k_gemm_t5(const lb_gemm_job j)
                     fence_after();
                     if (g == 0)
                         for (int x = 0; x < step_atoms(kKind, nmma); x++) {
-                            copy_atom(tmem + sfa_col(kKind, x), desc_sf(smem_addr(sm.sfa[x])));
-                            copy_atom(tmem + sfb_col(kKind, x), desc_sf(smem_addr(sm.sfb[x])));
+                            copy_atom(tmem + sfa_col((unsigned)x), desc_sf(smem_addr(sm.sfa[x])));
+                            copy_atom(tmem + sfb_col((unsigned)x), desc_sf(smem_addr(sm.sfb[x])));
                         }
                     for (int i = g; i < g + ng; i++)
                         mma_t5<kKind>(tmem + (uint32_t)(i - g) * kTN, desc_op(smem_addr(sm.a), i),
                                       desc_op(smem_addr(sm.b), i), t5_idesc(kKind, TA, TB, i),
-                                      tmem + sfa_col(kKind, i), tmem + sfb_col(kKind, i));
+                                      tmem + sfa_col(atom_of(kKind, i)), tmem + sfb_col(atom_of(kKind, i)));
                     asm volatile("tcgen05.commit.cta_group::1.mbarrier::arrive::one.shared::cluster.b64 [%0];"
                                  :: "r"(bar) : "memory");
                 }
@@ -188,15 +192,18 @@ extern "C" int lb_cuda_gemm_block_scaled_tc5_covers(const lb_gemm_job *j, int ar
 #if defined(LOWBIT_CUDA_SM110A)
     built |= arch == 110;
 #endif
-    return built && lbt::t5_kind(*j) >= 0;
+    return built && lbs::bs_kind(*j) >= 0;
 }
 
 extern "C" lowbit_status lb_cuda_gemm_block_scaled_tc5(const lb_gemm_job *j, void *stream)
 {
     using namespace lbt;
     return lbl::launch_tiles(*j, kTM, kTN, stream, "block-scaled (tcgen05)", [&](dim3 grid, cudaStream_t st) {
-        if (t5_kind(*j) == kNvFp4) {
+        const int kind = lbs::bs_kind(*j);
+        if (kind == kNvFp4) {
             k_gemm_t5<kNvFp4, 4, 4><<<grid, kThreads, 0, st>>>(*j);
+        } else if (kind == kMxFp4) {
+            k_gemm_t5<kMxFp4, 4, 4><<<grid, kThreads, 0, st>>>(*j);
         } else {
             lbs::by_mx_type(lbs::mx_type_index(j->a.q.format.elem), [&](auto ta) {
                 lbs::by_mx_type(lbs::mx_type_index(j->b.q.format.elem), [&](auto tb) {

@@ -8,19 +8,24 @@
 // functions on a model of tcgen05.cp + tcgen05.mma that reads shared memory
 // only through the descriptors.
 //
-// Two instruction kinds (the arithmetic of gemm_block_scaled.cuh's, so the
-// two kernels give the same bits on the same model tensor core):
-//   kMx8    MX x MX, E4M3 / E5M2 / E3M2 / E2M3 / E2M1 in any mix (MXFP4 x
-//           MXFP4 included): kind::mxf8f6f4, scale_vec::1X, ue8m0, 32 k an
-//           MMA.  In shared memory FP8 codes are bytes; FP6 and FP4 codes
-//           are packed sixteen to a 16-byte unit (96 or 64 bits, element e
-//           at bit 6e / 4e, the rest zero): the b6x16_p32 / b4x16_p64 forms
-//           the instruction reads for sub-byte types.
+// Three instruction kinds (the arithmetic of gemm_block_scaled.cuh's, so
+// the two kernels give the same bits on the same model tensor core):
+//   kMx8    MX x MX, E4M3 / E5M2 / E3M2 / E2M3 / E2M1 in any mix:
+//           kind::mxf8f6f4, scale_vec::1X, ue8m0, 32 k an MMA.  In shared
+//           memory FP8 codes are bytes; FP6 and FP4 codes are packed
+//           sixteen to a 16-byte unit (96 or 64 bits, element e at bit 6e /
+//           4e, the rest zero): the b6x16_p32 / b4x16_p64 forms the
+//           instruction reads for sub-byte types.
+//   kMxFp4  MXFP4 x MXFP4 with K a multiple of 64: kind::mxf4,
+//           scale_vec::2X, ue8m0, 64 k an MMA (twice kMx8's rate), codes
+//           packed two to a byte as lowbit stores them (even k in the low
+//           nibble).
 //   kNvFp4  NVFP4 x NVFP4 with K a multiple of 64: kind::mxf4nvf4,
-//           scale_vec::4X, ue4m3, 64 k an MMA, codes packed two to a byte as
-//           lowbit stores them (even k in the low nibble).
+//           scale_vec::4X, ue4m3, 64 k an MMA, codes packed as kMxFp4's.
 // The NaN and sign rules for scales are gemm_block_scaled.cuh's (stage_bs_words
 // does that part of the staging for both kernels).
+//
+// The jobs it takes and their kinds are the cc 12.x kernel's (lbs::bs_kind).
 //
 // Tiling: a CTA of 4 warps owns a 128 x 128 tile of C and holds 512 columns
 // of tensor memory.  K goes in steps of up to four MMAs: every thread stages
@@ -39,9 +44,10 @@
 // atom into 4 columns of tensor memory (its 32 16-byte rows into each
 // quarter of the lanes), where the MMA finds row r's byte j at lane r,
 // column r / 32, byte j, which is the layout published Blackwell kernels
-// use.  1X: one atom a step, byte j for the step's MMA j (the instruction
-// descriptor's scale-factor id); 4X: one atom an MMA, bytes 0..3 its four
-// 16-blocks.
+// use.  An atom holds four consecutive scales of each row; an MMA takes 1
+// (1X), 2 (2X) or 4 (4X) of them, so the step's MMA i, whose scales are the
+// step's s = i x (scales an MMA) onwards, reads atom s / 4 from byte s % 4
+// (the instruction descriptor's scale-factor id).
 #ifndef LOWBIT_KERNELS_CUDA_GEMM_BLOCK_SCALED_TCGEN05_CUH
 #define LOWBIT_KERNELS_CUDA_GEMM_BLOCK_SCALED_TCGEN05_CUH
 
@@ -51,6 +57,7 @@
 namespace lbt {
 
 using lbs::kMx8;
+using lbs::kMxFp4;
 using lbs::kNvFp4;
 
 constexpr int kTM = 128, kTN = 128;
@@ -62,14 +69,6 @@ constexpr uint32_t kTmemCols = 512;     // 2 regions of 128 f32 columns + scales
 constexpr uint32_t kSfaCol = 256, kSfbCol = kSfaCol + 4 * kStepMmas;
 
 static_assert(kTM == kThreads && kTN == kThreads, "one staging thread per row of A and B");
-
-// The kind for this job, or -1.  MXFP4 x MXFP4 stays on kind::mxf8f6f4
-// here (kind::mxf4nvf4's 2X form is not used).
-LBG_HD int t5_kind(const lb_gemm_job &j)
-{
-    const int k = lbs::bs_kind(j);
-    return k == lbs::kMxFp4 ? kMx8 : k;
-}
 
 struct T5Smem {
     alignas(128) uint8_t a[kTM * kRowBytes];
@@ -111,29 +110,47 @@ LBG_HD uint32_t mx_type_code(int index)
     return codes[index];
 }
 
+// Scale bytes an MMA of this kind reads for each row, and the first of
+// them for the step's MMA i, counted over the step's atoms (4 to an atom).
+LBG_HD unsigned mma_scales(int kind)
+{
+    return kind == kMx8 ? 1u : kind == kMxFp4 ? 2u : 4u;
+}
+LBG_HD unsigned first_scale(int kind, int i)
+{
+    return mma_scales(kind) * (unsigned)i;
+}
+
 // The instruction descriptor of MMA i of a step (ta, tb: mx_type_index):
-// dense, K-major A and B, M = 128, N = 128, f32 result.
+// dense, K-major A and B, M = 128, N = 128, f32 result; the scale-factor
+// ids (bits 29-30 for A, 4-5 for B) pick the MMA's first byte in its atom.
 LBG_HD uint32_t t5_idesc(int kind, int ta, int tb, int i)
 {
-    uint32_t d = (uint32_t)(kTN >> 3) << 17 | (uint32_t)(kTM >> 4) << 24;
-    if (kind == kNvFp4)  // E2M1 = 1 for kind::mxf4nvf4, scale format ue4m3 (0), scale ids 0
-        return d | 1u << 7 | 1u << 10;
-    return d | mx_type_code(ta) << 7 | mx_type_code(tb) << 10 | 1u << 23 /* ue8m0 */ | (uint32_t)i << 29 |
-           (uint32_t)i << 4;
+    const uint32_t sf_id = first_scale(kind, i) % 4;
+    uint32_t d = (uint32_t)(kTN >> 3) << 17 | (uint32_t)(kTM >> 4) << 24 | sf_id << 29 | sf_id << 4;
+    if (kind == kMx8)
+        return d | mx_type_code(ta) << 7 | mx_type_code(tb) << 10 | 1u << 23 /* ue8m0 */;
+    // kind::mxf4 / mxf4nvf4: E2M1 is type 1; the scale format ue8m0 (1) or ue4m3 (0)
+    return d | 1u << 7 | 1u << 10 | (kind == kMxFp4 ? 1u << 23 : 0u);
 }
-// Tensor-memory columns of the scales MMA i reads (the allocation's base added by the caller).
-LBG_HD uint32_t sfa_col(int kind, int i)
+// The atom of the step's MMA i, and the tensor-memory columns of a step's
+// atom of A or B scales (the allocation's base added by the caller).
+LBG_HD unsigned atom_of(int kind, int i)
 {
-    return kSfaCol + (kind == kNvFp4 ? 4u * (unsigned)i : 0u);
+    return first_scale(kind, i) / 4;
 }
-LBG_HD uint32_t sfb_col(int kind, int i)
+LBG_HD uint32_t sfa_col(unsigned atom)
 {
-    return kSfbCol + (kind == kNvFp4 ? 4u * (unsigned)i : 0u);
+    return kSfaCol + 4 * atom;
 }
-// Atoms a step copies into tensor memory.
+LBG_HD uint32_t sfb_col(unsigned atom)
+{
+    return kSfbCol + 4 * atom;
+}
+// Atoms a step of nmma MMAs copies into tensor memory.
 LBG_HD int step_atoms(int kind, int nmma)
 {
-    return kind == kNvFp4 ? nmma : 1;
+    return (int)atom_of(kind, nmma - 1) + 1;
 }
 
 // 32 staged codes of kind::mxf8f6f4 (one a byte, as stage_bs_words leaves
@@ -188,13 +205,9 @@ LBG_HD bool stage_t5_row(const lb_operand &o, size_t rows, unsigned r, size_t ro
                 out[x] = w[x];
         lbm::put_words<4>(out, tile + lbw::tile_offset(kTM, r, 32 * (unsigned)i));
         lbm::put_words<4>(out + 4, tile + lbw::tile_offset(kTM, r, 32 * (unsigned)i + 16));
-        if (kKind == kNvFp4) {
-            LBG_UNROLL
-            for (int y = 0; y < 4; y++)
-                atoms[i][sf_offset(r) + (unsigned)y] = (uint8_t)(sc >> (8 * y));
-        } else {
-            atoms[0][sf_offset(r) + (unsigned)i] = (uint8_t)sc;
-        }
+        LBG_UNROLL
+        for (unsigned y = 0; y < mma_scales(kKind); y++)
+            atoms[atom_of(kKind, i)][sf_offset(r) + first_scale(kKind, i) % 4 + y] = (uint8_t)(sc >> (8 * y));
     }
     return nan;
 }

@@ -335,13 +335,12 @@ struct FastBound {
     bool in_mma_scales = false;
 };
 
-// The block-scaled kernels (compute capability 12.x: mma.sync; 10.0:
-// tcgen05): the K of one of their MMAs for pair p at this K, 0 when they do
-// not take the pair.  MX x MX with OCP FP8 / FP6 / FP4 elements in any mix:
-// 32, or for MXFP4 x MXFP4 with K a multiple of 64, 64 where the kernel has
-// that MMA (mxfp4_k64: the mma.sync kernel; the tcgen05 one stays at 32);
-// NVFP4 x NVFP4: 64 (K a multiple of 64 only).
-inline int block_scaled_slice(const Pair &p, size_t K, bool mxfp4_k64 = true)
+// The block-scaled kernels (compute capability 12.x: mma.sync; 10.x and
+// 11.0: tcgen05): the K of one of their MMAs for pair p at this K, 0 when
+// they do not take the pair.  MX x MX with OCP FP8 / FP6 / FP4 elements in
+// any mix: 32, or 64 for MXFP4 x MXFP4 with K a multiple of 64; NVFP4 x
+// NVFP4: 64 (K a multiple of 64 only).
+inline int block_scaled_slice(const Pair &p, size_t K)
 {
     auto tc = [](lowbit_dtype e) {
         return e == LOWBIT_E4M3 || e == LOWBIT_E5M2 || e == LOWBIT_E3M2 || e == LOWBIT_E2M3 || e == LOWBIT_E2M1;
@@ -353,7 +352,7 @@ inline int block_scaled_slice(const Pair &p, size_t K, bool mxfp4_k64 = true)
         return K % 64 ? 0 : 64;
     if (p.a.scale_type != LOWBIT_E8M0 || p.b.scale_type != LOWBIT_E8M0 || !tc(p.a.elem) || !tc(p.b.elem))
         return 0;
-    return mxfp4_k64 && p.a.elem == LOWBIT_E2M1 && p.b.elem == LOWBIT_E2M1 && K % 64 == 0 ? 64 : 32;
+    return p.a.elem == LOWBIT_E2M1 && p.b.elem == LOWBIT_E2M1 && K % 64 == 0 ? 64 : 32;
 }
 
 // Its bound: 32 or 64 products per MMA, the scales applied inside.

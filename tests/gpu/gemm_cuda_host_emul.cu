@@ -497,9 +497,10 @@ bool emulate_bs(const gc::Case &c, std::vector<uint8_t> &out, int *kind)
 // swizzle: the 16-byte unit of row r and K unit c at start + c LBO +
 // (r / 8) SBO + (r % 8) 16).  The elements of a unit: kind::mxf8f6f4, 16
 // codes (bytes, or FP6 / FP4 packed at bit 6e / 4e with the rest zero);
-// kind::mxf4nvf4, 32 FP4 codes (nibble e, low first).  The scales of row
-// (or column) r: lane r, column base + r / 32, byte sf_id (1X) or k / 16
-// (4X).  Products summed exactly, rounded once to f32, written from zero.
+// kind::mxf4 and kind::mxf4nvf4, 32 FP4 codes (nibble e, low first).  The
+// scale of row (or column) r for k: lane r, column base + r / 32, byte
+// sf_id + k / 32 (1X: 32 k; 2X: 64 k, sf_id 0 or 2) or k / 16 (4X, sf_id 0).
+// Products summed exactly, rounded once to f32, written from zero.
 // Anything outside what the kernel may pass (reserved descriptor bits, a
 // shape other than 128 x 128, a NaN or signed scale, stray container bits)
 // aborts.
@@ -545,7 +546,7 @@ struct T5Model {
     // Element e of a 16-byte unit u of type `type` (kind::mxf4nvf4: packed FP4).
     static double element(int kind, int type, const uint8_t *u, unsigned e)
     {
-        if (kind == lbs::kNvFp4)
+        if (kind != lbs::kMx8)
             return lb_decode(LOWBIT_E2M1, (u[e / 2] >> (4 * (e % 2))) & 0xFu);
         const unsigned bits = lb_bits(type);
         for (unsigned b = 16 * bits; b < 128; b++)  // (16 elements use 16 * bits of the 128)
@@ -559,6 +560,8 @@ struct T5Model {
     double scale(int kind, uint32_t taddr, unsigned r, unsigned byte) const
     {
         const unsigned col = column(taddr) + r / 32;
+        if (byte > 3)
+            reject("scales past the four bytes of a column");
         return model_scale(kind == lbs::kNvFp4, tmem[r][col] >> (8 * byte) & 0xFFu, "tcgen05");
     }
     void mma(int kind, uint32_t d, uint64_t adesc, uint64_t bdesc, uint32_t idesc, uint32_t sfa, uint32_t sfb)
@@ -574,19 +577,23 @@ struct T5Model {
         if (kind == lbs::kNvFp4) {
             if (fa != 1 || fb != 1 || e8m0 || sfa_id || sfb_id)
                 reject("a kind::mxf4nvf4 .4X descriptor other than E2M1 x E2M1, ue4m3, scale ids 0");
+        } else if (kind == lbs::kMxFp4) {
+            if (fa != 1 || fb != 1 || !e8m0 || sfa_id % 2 || sfa_id != sfb_id)
+                reject("a kind::mxf4 .2X descriptor other than E2M1 x E2M1, ue8m0, equal scale ids 0 or 2");
         } else {
             ta = mx_types[fa], tb = mx_types[fb];
             if (ta < 0 || tb < 0 || !e8m0 || sfa_id != sfb_id)
                 reject("a kind::mxf8f6f4 descriptor with an unknown type, a ue4m3 scale or unequal scale ids");
         }
-        const unsigned KC = kind == lbs::kNvFp4 ? 64 : 32, per_unit = kind == lbs::kNvFp4 ? 32 : 16;
+        const unsigned KC = kind == lbs::kMx8 ? 32 : 64, per_unit = kind == lbs::kMx8 ? 16 : 32;
+        const unsigned vec = kind == lbs::kNvFp4 ? 16 : 32;  // k a scale byte serves
         static double A[128][64], B[128][64];
         for (unsigned r = 0; r < 128; r++)
             for (unsigned k = 0; k < KC; k++) {
-                const unsigned byte = kind == lbs::kNvFp4 ? k / 16 : sfa_id;
-                A[r][k] = element(kind, ta, unit(adesc, r, k / per_unit), k % per_unit) * scale(kind, sfa, r, byte);
+                A[r][k] = element(kind, ta, unit(adesc, r, k / per_unit), k % per_unit) *
+                          scale(kind, sfa, r, sfa_id + k / vec);
                 B[r][k] = element(kind, tb, unit(bdesc, r, k / per_unit), k % per_unit) *
-                          scale(kind, sfb, r, kind == lbs::kNvFp4 ? k / 16 : sfb_id);
+                          scale(kind, sfb, r, sfb_id + k / vec);
             }
         const unsigned col = column(d);
         if (col + 128 > 512)
@@ -628,13 +635,13 @@ void t5_cta(const lb_gemm_job &j, size_t m0, size_t n0)
             const int ng = nmma - g < kGroup ? nmma - g : kGroup;
             if (g == 0)
                 for (int x = 0; x < step_atoms(kKind, nmma); x++) {
-                    tc.cp(tmem + sfa_col(kKind, x), desc_sf(base + (uint32_t)(offsetof(T5Smem, sfa) + 512 * x)));
-                    tc.cp(tmem + sfb_col(kKind, x), desc_sf(base + (uint32_t)(offsetof(T5Smem, sfb) + 512 * x)));
+                    tc.cp(tmem + sfa_col((unsigned)x), desc_sf(base + (uint32_t)(offsetof(T5Smem, sfa) + 512 * x)));
+                    tc.cp(tmem + sfb_col((unsigned)x), desc_sf(base + (uint32_t)(offsetof(T5Smem, sfb) + 512 * x)));
                 }
             for (int i = g; i < g + ng; i++)
                 tc.mma(kKind, tmem + (uint32_t)(i - g) * kTN, desc_op(base + (uint32_t)offsetof(T5Smem, a), i),
                        desc_op(base + (uint32_t)offsetof(T5Smem, b), i), t5_idesc(kKind, ta, tb, i),
-                       tmem + sfa_col(kKind, i), tmem + sfb_col(kKind, i));
+                       tmem + sfa_col(atom_of(kKind, i)), tmem + sfb_col(atom_of(kKind, i)));
             for (unsigned t = 0; t < kThreads; t++)
                 for (int i = 0; i < ng; i++)
                     for (int n = 0; n < kTN; n++) {
@@ -657,10 +664,12 @@ void t5_cta(const lb_gemm_job &j, size_t m0, size_t n0)
 // The tcgen05 kernel over the whole grid (kind: which MMA it took, -1 none).
 bool emulate_t5(const gc::Case &c, std::vector<uint8_t> &out, int *kind)
 {
-    return emulate_tiles(c, out, kind, lbt::kTM, lbt::kTN, lbt::t5_kind, [](const lb_gemm_job &j, size_t m0,
+    return emulate_tiles(c, out, kind, lbt::kTM, lbt::kTN, lbs::bs_kind, [](const lb_gemm_job &j, size_t m0,
                                                                           size_t n0, int k) {
         if (k == lbs::kMx8)
             t5_cta<lbs::kMx8>(j, m0, n0);
+        else if (k == lbs::kMxFp4)
+            t5_cta<lbs::kMxFp4>(j, m0, n0);
         else
             t5_cta<lbs::kNvFp4>(j, m0, n0);
     });
@@ -770,7 +779,7 @@ int main(void)
     // f64 bound with exact scale products, over every MX pair of tensor-core
     // element types and NVFP4 x NVFP4, random scale bytes (NaN, negative
     // E4M3 scales) included in mode 2.
-    size_t bs_cases[3] = {0, 0, 0}, t5_cases = 0, t5_own_bound = 0;
+    size_t bs_cases[3] = {0, 0, 0}, t5_cases[3] = {0, 0, 0};
     for (const gc::Pair &p : pairs) {
         if (!gc::block_scaled_slice(p, 64))
             continue;
@@ -805,39 +814,33 @@ int main(void)
                         c.mode, why);
             }
             // The tcgen05 kernel (sm_100a): the same MMAs in the same order
-            // give the same bits; MXFP4 x MXFP4 stays on 32-k MMAs there, so
-            // it has the bound of those.
+            // give the same bits.
             std::vector<uint8_t> t5;
             int t5_kind;
-            if (!emulate_t5(c, t5, &t5_kind) || t5_kind < 0) {
+            if (!emulate_t5(c, t5, &t5_kind) || t5_kind != kind) {
                 fails++;
-                fprintf(stderr, "FAIL tcgen05 %s K=%zu: the kernel does not take it\n", p.name.c_str(), K);
+                fprintf(stderr, "FAIL tcgen05 %s K=%zu: kind %d, the block-scaled kernel's %d\n", p.name.c_str(), K,
+                        t5_kind, kind);
                 continue;
             }
-            t5_cases++;
-            if (t5_kind == kind) {
-                const size_t d = gc::first_diff(c, got, t5);
-                if (d != SIZE_MAX) {
-                    fails++;
-                    fprintf(stderr, "FAIL tcgen05 %s M=%zu N=%zu K=%zu mode=%d: element (%zu, %zu): %a, mma.sync kernel %a\n",
-                            p.name.c_str(), c.M, c.N, K, c.mode, d / c.ldc, d % c.ldc,
-                            gc::c_at(c, t5, d / c.ldc, d % c.ldc), gc::c_at(c, got, d / c.ldc, d % c.ldc));
-                }
-            } else {
-                t5_own_bound++;
-                if (!gc::fast_check(c, t5, why, sizeof why, gc::block_scaled_bound(32))) {
-                    fails++;
-                    fprintf(stderr, "FAIL tcgen05 %s M=%zu N=%zu K=%zu mode=%d: %s\n", p.name.c_str(), c.M, c.N, K,
-                            c.mode, why);
-                }
+            t5_cases[kind]++;
+            const size_t d = gc::first_diff(c, got, t5);
+            if (d != SIZE_MAX) {
+                fails++;
+                fprintf(stderr, "FAIL tcgen05 %s M=%zu N=%zu K=%zu mode=%d: element (%zu, %zu): %a, mma.sync kernel %a\n",
+                        p.name.c_str(), c.M, c.N, K, c.mode, d / c.ldc, d % c.ldc,
+                        gc::c_at(c, t5, d / c.ldc, d % c.ldc), gc::c_at(c, got, d / c.ldc, d % c.ldc));
             }
         }
     }
     printf("gemm host emulation: %zu pairs, %zu cases on the exact kernel, %zu on the integer-MMA kernel, "
            "%zu on the FP8 kernel (model tensor core, f64 bound), %zu on the wgmma kernel (same bits), "
-           "%zu / %zu / %zu on the block-scaled kernel (mxf8f6f4 / MXFP4 / NVFP4, model MMA, f64 bound), "
-           "%zu on the tcgen05 kernel (model tcgen05: %zu bit-identical to the block-scaled kernel, %zu within "
-           "the 32-k bound), %zu not built, %zu failures\n", pairs.size(), cases, imma_cases, fp8_cases, wgmma_cases,
-           bs_cases[0], bs_cases[1], bs_cases[2], t5_cases, t5_cases - t5_own_bound, t5_own_bound, skipped, fails);
-    return fails || cases == 0 || !bs_cases[0] || !bs_cases[1] || !bs_cases[2] || !t5_cases || !t5_own_bound ? 1 : 0;
+           "%zu / %zu / %zu on the block-scaled kernel (mxf8f6f4 / MXFP4 / NVFP4, model MMA, f64 bound) and "
+           "%zu / %zu / %zu on the tcgen05 kernel (model tcgen05, bit-identical to the block-scaled kernel), "
+           "%zu not built, %zu failures\n", pairs.size(), cases, imma_cases, fp8_cases, wgmma_cases, bs_cases[0],
+           bs_cases[1], bs_cases[2], t5_cases[0], t5_cases[1], t5_cases[2], skipped, fails);
+    bool every_kind = true;
+    for (int k = 0; k < 3; k++)
+        every_kind &= bs_cases[k] > 0 && t5_cases[k] > 0;
+    return fails || cases == 0 || !every_kind ? 1 : 0;
 }

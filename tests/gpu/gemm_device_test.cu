@@ -356,10 +356,8 @@ int main(int argc, char **argv)
     const bool fast_hw = arch >= 89;
     // The block-scaled kernels' devices (a build without sm_121a, sm_103a or
     // sm_110a runs other kernels there, which are inside the bound as
-    // well): cc 12.x mma.sync; cc 10.0, 10.3, 11.0 tcgen05 (MXFP4 in 32-k
-    // MMAs there).
-    const bool tc5 = arch == 100 || arch == 103 || arch == 110;
-    const bool bs_hw = arch == 120 || arch == 121 || tc5, bs_mxfp4_k64 = !tc5;
+    // well): cc 12.x mma.sync; cc 10.0, 10.3, 11.0 tcgen05.
+    const bool bs_hw = arch == 120 || arch == 121 || arch == 100 || arch == 103 || arch == 110;
 #endif
     cudaStream_t st;
     CK(cudaStreamCreate(&st));
@@ -425,7 +423,7 @@ int main(int argc, char **argv)
             bool on_fast = fast_kernel;
 #if !defined(__HIPCC__)
             // On those devices the block-scaled kernels take MX FP8 pairs too.
-            const int slice = bs_hw ? gc::block_scaled_slice(p, K, bs_mxfp4_k64) : 0;
+            const int slice = bs_hw ? gc::block_scaled_slice(p, K) : 0;
             if (slice)
                 fb = gc::block_scaled_bound(slice);
             if (block_scaled) {
