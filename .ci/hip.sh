@@ -13,7 +13,8 @@
 #      hold their matrix instructions (llvm-objdump): integer, gfx90a
 #      v_mfma_i32_16x16x16i8, gfx940 v_mfma_i32_16x16x32_i8; FP8 (gfx940
 #      only, its gfx90a code traps), v_mfma_f32_16x16x32_{fp8,bf8}_{fp8,bf8};
-#   5. liblowbit-hip.so exports only lb_hip_module_open and links
+#   5. the HIP benchmarks (and lowbit-bench --backend hip) skip with exit 77;
+#   6. liblowbit-hip.so exports only lb_hip_module_open and links
 #      libamdhip64; liblowbit.so does not link ROCm at all.
 # usage: .ci/hip.sh [BUILD]
 set -euo pipefail
@@ -85,6 +86,18 @@ for o in "${objs[@]}"; do
         fi
     done
     echo "$line"
+done
+
+echo "== benchmarks (no AMD GPU here: each must print one SKIP line and exit 77)"
+for prog in "$B"/kernels/hip/hip_convert_bench "$B"/kernels/hip/hip_quantize_bench \
+            "$B"/kernels/hip/hip_attention_bench "$B/tools/lowbit-bench/lowbit-bench --backend hip"; do
+    rc=0
+    out=$(LOWBIT_HIP_MODULE="$B/kernels/hip/liblowbit-hip.so" $prog 2>&1) || rc=$?
+    echo "$(basename "${prog%% *}")${prog#"${prog%% *}"}: exit $rc: $(head -1 <<<"$out")"
+    if [ "$rc" != 77 ]; then
+        echo "FAIL: $prog exited $rc without a device (expected 77)"
+        fail=1
+    fi
 done
 
 echo "== libraries"

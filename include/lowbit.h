@@ -484,10 +484,12 @@ LOWBIT_API lowbit_status lowbit_convert_device(lowbit_backend backend, lowbit_dt
  * lowbit_quantize / lowbit_dequantize on device memory: src/dst and q's
  * data, scales and zero_points are device pointers; the results are
  * bit-identical to the host calls.  Asynchronous on `stream`, no allocation.
- * Formats whose scale covers the whole tensor need a reduction across the
- * grid (FP8 per-tensor, and NVFP4's tensor scale) and are not offered on the
- * device yet: lowbit_quantize_device refuses them with LOWBIT_ERR_UNSUPPORTED.
- * Dequantizing them works (NVFP4 reads q->tensor_scale on the host).
+ * A scale over the whole tensor (FP8 / INT8 per-tensor) is reduced across
+ * the grid on the stream, with q->data as the scratch space of the partial
+ * results until the elements overwrite it.  NVFP4 is not offered by
+ * lowbit_quantize_device (LOWBIT_ERR_UNSUPPORTED): its tensor scale goes
+ * into the host-side field q->tensor_scale, which would need a
+ * synchronisation; dequantizing it works (q->tensor_scale read on the host).
  */
 LOWBIT_API lowbit_status lowbit_quantize_device(lowbit_backend backend, lowbit_qtensor *q,
                                                 lowbit_dtype src_type, const void *src,

@@ -65,12 +65,11 @@ lowbit_status lowbit_quantize_device(lowbit_backend backend, lowbit_qtensor *q, 
     const lb_gpu_ops *ops = lb_gpu_ops_for(backend, &s);
     if (!ops)
         return s;
-    lb_scheme scheme = lb_format_scheme(&q->format);
-    if (scheme == LB_SCHEME_NVFP4 || (scheme != LB_SCHEME_PLAIN && q->format.block_rows == 0 &&
-                                      q->format.block_cols == 0))
+    if (lb_format_scheme(&q->format) == LB_SCHEME_NVFP4)
         return lb_fail(LOWBIT_ERR_UNSUPPORTED,
-                       "q->format: a scale over the whole tensor (per-tensor, NVFP4) needs a grid-wide "
-                       "reduction that the device backend does not offer yet; quantize on the host");
+                       "q->format: NVFP4's tensor scale is computed from the whole tensor into the host-side "
+                       "field q->tensor_scale, which a stream-ordered device call cannot fill; quantize on the "
+                       "host");
     if (q->rows == 0 || q->cols == 0)
         return lb_ok();
     if ((s = lb_device_check_q(ops, q)) != LOWBIT_OK || (s = ops->check_pointer(src, "src")) != LOWBIT_OK)

@@ -1,10 +1,11 @@
 // attention_bench.cu - throughput of lowbit_attention_device (the CUDA
-// attention over a paged, quantized KV cache).
+// attention over a paged, quantized KV cache; built by hipcc, the HIP one:
+// bench_gpu.h).
 //
-// Rooflines, measured in the same run: cudaMemcpy device-to-device on a
-// 1 GiB buffer (bytes read + written per second, as quantize_bench counts
-// it), and an f32 FMA loop (the kernel's arithmetic is exact f32 FMAs, so
-// that is its compute ceiling).  No cuBLASLt peer: no other benchmark links
+// Rooflines, measured in the same run: a device-to-device copy of 1 GiB
+// (bytes read + written per second, as quantize_bench counts it), and an
+// f32 FMA loop (the kernel's arithmetic is exact f32 FMAs, so that is its
+// compute ceiling).  No cuBLASLt peer: no other benchmark links
 // it, and this one adds no dependency.
 //
 // Shape: 32 query heads, 8 kv heads, head_dim 128, pages of 16 tokens, Q
@@ -13,7 +14,8 @@
 // the host with lowbit_kv_append from normal data.
 //   decode   one query token against 1k, 4k, 8k, 16k and 32k keys.  Every
 //            call reads another sequence of a ~1 GiB page pool (block tables
-//            over a shuffled pool), so the 50 MB L2 does not serve repeats.
+//            over a shuffled pool), so no cache serves repeats (an H100's
+//            L2 is 50 MB, an MI300X's Infinity Cache 256 MB).
 //            GB/s = 2 x pages x lowbit_kv_page_bytes (K and V pages read,
 //            scales and padding included) / median seconds per call;
 //            "of copy" = that / the memcpy GB/s.
@@ -21,36 +23,21 @@
 //            n(n+1)/2 (QK^T and PV, 2 per multiply-add, over the n(n+1)/2
 //            visible (query, key) pairs; the formula lowbit-bench uses),
 //            TFLOP/s = that / median seconds; "of fma" = that / the FMA loop.
-// Timing: CUDA events, warm-up calls, median of --reps repetitions.  Before
+// Timing: events, warm-up calls, median of --reps repetitions.  Before
 // timing, each decode output (sequence 0) and the first and last 32 tokens
 // of each prefill are compared bit for bit with lowbit_attention on the host
 // (reference backend), so a broken kernel cannot post a good number.
 //
 // usage: attention_bench [--json] [--reps N] [--quick]   (--quick: 1k/4k decode, 1024 prefill)
 // Without a device it prints one SKIP line and exits 77.
-#include <cuda_runtime.h>
-
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "lowbit.h"
-
-#define CK(call)                                                                                    \
-    do {                                                                                            \
-        cudaError_t e_ = (call);                                                                    \
-        if (e_ != cudaSuccess) {                                                                    \
-            std::fprintf(stderr, "CUDA error %s at %s:%d: %s\n", cudaGetErrorString(e_), __FILE__, \
-                         __LINE__, #call);                                                          \
-            std::exit(2);                                                                           \
-        }                                                                                           \
-    } while (0)
+#include "bench_gpu.h"
 
 static const uint32_t HQ = 32, HKV = 8, D = 128, PT = 16;
 static const size_t kMaxLen = 32768, kHostPages = kMaxLen / PT;
@@ -262,19 +249,11 @@ int main(int argc, char **argv)
     }
     if (reps < 3)
         reps = 3;
-    int ndev = 0;
-    cudaError_t e = cudaGetDeviceCount(&ndev);
-    if (e != cudaSuccess || ndev == 0) {
-        std::printf("SKIP: no CUDA device (%s)\n", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    BenchDevice dev;
+    if (!bench_open_device(&dev))
         return 77;
-    }
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, 0));
-    int mem_clock_khz = 0, bus_bits = 0;
-    cudaDeviceGetAttribute(&mem_clock_khz, cudaDevAttrMemoryClockRate, 0);
-    cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0);
-    (void)cudaGetLastError();
-    const double peak_gbps = 2.0 * mem_clock_khz * 1e3 * (bus_bits / 8) / 1e9;
+    const cudaDeviceProp &prop = dev.prop;
+    const double peak_gbps = dev.peak_gbps;
 
     // Rooflines.
     const size_t copy_bytes = (size_t)1 << 30;
@@ -297,21 +276,17 @@ int main(int argc, char **argv)
     const double fma_tflops = fma_flops / fma_s / 1e12;
     CK(cudaFree(d_sink));
 
-    if (!json) {
-        std::printf("device: %s (sm_%d%d, %d SMs), theoretical DRAM peak %.0f GB/s\n", prop.name, prop.major,
-                    prop.minor, prop.multiProcessorCount, peak_gbps);
-        std::printf("cudaMemcpy D2D, %zu MiB: %.1f GB/s (read + write); f32 FMA loop: %.2f TFLOP/s\n",
-                    copy_bytes >> 20, copy, fma_tflops);
+    char fma_line[96];
+    std::snprintf(fma_line, sizeof fma_line, "; f32 FMA loop: %.2f TFLOP/s", fma_tflops);
+    bench_print_roofline(dev, copy_bytes, copy, json, fma_line);
+    if (!json)
         std::printf("heads %u/%u, head_dim %u, pages of %u, Q and out bf16; median of %d repetitions\n", HQ, HKV, D,
                     PT, reps);
-    } else {
-        std::printf("{\"op\":\"memcpy\",\"formats\":\"d2d\",\"backend\":\"cuda\",\"device\":\"%s\",\"shape\":[%zu],"
-                    "\"threads\":1,\"seconds\":%.6e,\"gbps\":%.2f,\"roofline_fraction\":1.0,\"peak_gbps\":%.1f}\n",
-                    prop.name, copy_bytes, copy_s, copy, peak_gbps);
-        std::printf("{\"op\":\"fma\",\"formats\":\"f32\",\"backend\":\"cuda\",\"device\":\"%s\",\"shape\":[%d,256,%d],"
-                    "\"threads\":1,\"seconds\":%.6e,\"gflops\":%.2f,\"tflops\":%.4f,\"roofline_fraction\":1.0}\n",
+    else
+        std::printf("{\"op\":\"fma\",\"formats\":\"f32\",\"backend\":\"" BENCH_BACKEND "\",\"device\":\"%s\","
+                    "\"shape\":[%d,256,%d],\"threads\":1,\"seconds\":%.6e,\"gflops\":%.2f,\"tflops\":%.4f,"
+                    "\"roofline_fraction\":1.0}\n",
                     prop.name, fma_blocks, fma_iters, fma_s, fma_tflops * 1e3, fma_tflops);
-    }
 
     // Data: the same f32 K and V for every format (normal, V a little wider).
     std::vector<float> xk(kMaxLen * HKV * D), xv(xk.size());
@@ -386,7 +361,7 @@ int main(int argc, char **argv)
             auto call = [&](size_t s) {
                 lowbit_attention_args a =
                     make_args(&p.dk, &p.dv, d_q, d_out, 1, L - 1, L, d_perm + (s % nseq) * P, P, false);
-                return lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr);
+                return lowbit_attention_device(BENCH_LOWBIT_BACKEND, &a, nullptr);
             };
             lowbit_status s = call(0);
             CK(cudaDeviceSynchronize());
@@ -401,10 +376,10 @@ int main(int argc, char **argv)
             if (!ok) bad++;
             rows.push_back({ch.name, true, L, nseq, sec, gbps, gbps / copy, ok});
             if (json)
-                std::printf("{\"op\":\"attention\",\"kind\":\"decode\",\"formats\":\"%s\",\"backend\":\"cuda\","
+                std::printf("{\"op\":\"attention\",\"kind\":\"decode\",\"formats\":\"%s\",\"backend\":\"" BENCH_BACKEND "\","
                             "\"device\":\"%s\",\"shape\":\"q=1 kv=%zu hq=%u hkv=%u d=%u page=%u\",\"threads\":1,"
-                            "\"bytes\":%.0f,\"seconds\":%.6e,\"gbps\":%.2f,\"roofline\":\"cudaMemcpy D2D\","
-                            "\"roofline_value\":%.2f,\"roofline_fraction\":%.4f,\"peer\":\"cudaMemcpy D2D\","
+                            "\"bytes\":%.0f,\"seconds\":%.6e,\"gbps\":%.2f,\"roofline\":\"" BENCH_COPY_PEER "\","
+                            "\"roofline_value\":%.2f,\"roofline_fraction\":%.4f,\"peer\":\"" BENCH_COPY_PEER "\","
                             "\"peer_value\":%.2f,\"peer_ratio\":%.4f,\"peak_fraction\":%.4f,\"sequences\":%zu,"
                             "\"checked\":%s}\n",
                             ch.name, prop.name, L, HQ, HKV, D, PT, bytes, sec, gbps, copy, gbps / copy, copy,
@@ -420,7 +395,7 @@ int main(int argc, char **argv)
                 t = (int32_t)((size_t)t % kHostPages);
             auto call = [&]() {
                 lowbit_attention_args a = make_args(&p.dk, &p.dv, d_q, d_out, n, 0, n, d_perm, P, true);
-                return lowbit_attention_device(LOWBIT_BACKEND_CUDA, &a, nullptr);
+                return lowbit_attention_device(BENCH_LOWBIT_BACKEND, &a, nullptr);
             };
             lowbit_status s = call();
             CK(cudaDeviceSynchronize());
@@ -435,7 +410,7 @@ int main(int argc, char **argv)
             if (!ok) bad++;
             rows.push_back({ch.name, false, n, 1, sec, tflops, tflops / fma_tflops, ok});
             if (json)
-                std::printf("{\"op\":\"attention\",\"kind\":\"prefill\",\"formats\":\"%s\",\"backend\":\"cuda\","
+                std::printf("{\"op\":\"attention\",\"kind\":\"prefill\",\"formats\":\"%s\",\"backend\":\"" BENCH_BACKEND "\","
                             "\"device\":\"%s\",\"shape\":\"q=%zu kv=%zu causal hq=%u hkv=%u d=%u page=%u\","
                             "\"threads\":1,\"flops\":%.0f,\"flops_formula\":\"4*d*hq*n*(n+1)/2\",\"seconds\":%.6e,"
                             "\"gflops\":%.2f,\"tflops\":%.4f,\"roofline\":\"f32 fma loop\",\"roofline_value\":%.2f,"

@@ -1,46 +1,21 @@
-// convert_bench.cu - throughput of lowbit_convert_device on a CUDA device.
+// convert_bench.cu - throughput of lowbit_convert_device on a CUDA device
+// (or, built by hipcc, a HIP one: bench_gpu.h).
 //
-// First the roofline of a conversion: cudaMemcpy device-to-device on a 1 GiB
-// buffer (bytes read + written per second).  Then each hot conversion pair
+// First the roofline of a conversion: a device-to-device copy of 1 GiB
+// (bytes read + written per second).  Then each hot conversion pair
 // on 256M elements (fewer if the buffers would pass ~8 GiB or the free
-// memory), timed with CUDA events over >= 10 iterations after a warm-up:
+// memory), timed with events over >= 10 iterations after a warm-up:
 // GB/s (bytes read + written), Gelem/s, and the fraction of the measured
 // copy bandwidth.  A sample of each result is checked against the host
 // library first, so a broken kernel cannot post a good number.
 //
 // usage: convert_bench [--json] [--iters N] [--elems N]
 // Without a device it prints one SKIP line and exits 77.
-#include <cuda_runtime.h>
-
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "lowbit.h"
-
-#define CK(call)                                                                                    \
-    do {                                                                                            \
-        cudaError_t e_ = (call);                                                                    \
-        if (e_ != cudaSuccess) {                                                                    \
-            std::fprintf(stderr, "CUDA error %s at %s:%d: %s\n", cudaGetErrorString(e_), __FILE__, \
-                         __LINE__, #call);                                                          \
-            std::exit(2);                                                                           \
-        }                                                                                           \
-    } while (0)
-
-// Deterministic pseudo-random inputs, generated on the device.
-__device__ __forceinline__ uint32_t mix32(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xFF51AFD7ED558CCDull;
-    x ^= x >> 33;
-    x *= 0xC4CEB9FE1A85EC53ull;
-    x ^= x >> 33;
-    return (uint32_t)x;
-}
+#include "bench_gpu.h"
 
 // f32 values like activations: sign, magnitude 2^-12 .. 2^10, random mantissa,
 // a few exact zeros.  kind 0: f32, 1: f16 bits, 2: bf16 bits, 3: random bytes.
@@ -75,25 +50,6 @@ struct Case {
     size_t src_off = 0, dst_off = 0;  // byte offsets (misaligned starts)
 };
 
-static double now_copy_gbps(uint8_t *a, uint8_t *b, size_t bytes, int iters)
-{
-    cudaEvent_t e0, e1;
-    CK(cudaEventCreate(&e0));
-    CK(cudaEventCreate(&e1));
-    for (int i = 0; i < 3; i++)
-        CK(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice));
-    CK(cudaEventRecord(e0));
-    for (int i = 0; i < iters; i++)
-        CK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice));
-    CK(cudaEventRecord(e1));
-    CK(cudaEventSynchronize(e1));
-    float ms = 0;
-    CK(cudaEventElapsedTime(&ms, e0, e1));
-    CK(cudaEventDestroy(e0));
-    CK(cudaEventDestroy(e1));
-    return 2.0 * (double)bytes * iters / (ms * 1e-3) / 1e9;
-}
-
 int main(int argc, char **argv)
 {
     bool json = false;
@@ -113,19 +69,11 @@ int main(int argc, char **argv)
     }
     if (iters < 10)
         iters = 10;
-    int ndev = 0;
-    cudaError_t e = cudaGetDeviceCount(&ndev);
-    if (e != cudaSuccess || ndev == 0) {
-        std::printf("SKIP: no CUDA device (%s)\n", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    BenchDevice dev;
+    if (!bench_open_device(&dev))
         return 77;
-    }
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, 0));
-    int mem_clock_khz = 0, bus_bits = 0;
-    cudaDeviceGetAttribute(&mem_clock_khz, cudaDevAttrMemoryClockRate, 0);
-    cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0);
-    (void)cudaGetLastError();
-    const double peak_gbps = 2.0 * mem_clock_khz * 1e3 * (bus_bits / 8) / 1e9;
+    const cudaDeviceProp &prop = dev.prop;
+    const double peak_gbps = dev.peak_gbps;
 
     // Buffers: src up to 4 bytes/element, dst up to 4 bytes/element.
     size_t free_b = 0, total_b = 0;
@@ -143,18 +91,12 @@ int main(int argc, char **argv)
     size_t copy_bytes = (size_t)1 << 30;
     if (copy_bytes > elems * 4)
         copy_bytes = elems * 4;
-    const double copy_gbps = now_copy_gbps(d_src, d_dst, copy_bytes, iters);
+    const double copy_gbps = bench_copy_gbps(d_dst, d_src, copy_bytes, iters);
 
+    bench_print_roofline(dev, copy_bytes, copy_gbps, json);
     if (!json) {
-        std::printf("device: %s (sm_%d%d, %d SMs), theoretical DRAM peak %.0f GB/s\n", prop.name, prop.major,
-                    prop.minor, prop.multiProcessorCount, peak_gbps);
-        std::printf("cudaMemcpy D2D, %zu MiB: %.1f GB/s (read + write)\n", copy_bytes >> 20, copy_gbps);
         std::printf("%zu elements per conversion, %d timed iterations\n\n", elems, iters);
         std::printf("%-26s %10s %10s %10s %9s  %s\n", "conversion", "ms", "GB/s", "Gelem/s", "of copy", "check");
-    } else {
-        std::printf("{\"op\":\"memcpy\",\"formats\":\"d2d\",\"backend\":\"cuda\",\"device\":\"%s\",\"shape\":[%zu],"
-                    "\"threads\":1,\"seconds\":%.6e,\"gbps\":%.2f,\"roofline_fraction\":1.0,\"peak_gbps\":%.1f}\n",
-                    prop.name, copy_bytes, 2.0 * copy_bytes / (copy_gbps * 1e9), copy_gbps, peak_gbps);
     }
 
     const Case cases[] = {
@@ -191,7 +133,7 @@ int main(int argc, char **argv)
 
         // Check a prefix against the host library.
         const size_t m = 1 << 16;
-        lowbit_status s = lowbit_convert_device(LOWBIT_BACKEND_CUDA, c.dst, dst, c.src, src, m, &o, nullptr);
+        lowbit_status s = lowbit_convert_device(BENCH_LOWBIT_BACKEND, c.dst, dst, c.src, src, m, &o, nullptr);
         std::vector<uint8_t> hs(lowbit_dtype_bytes(c.src, m)), got(lowbit_dtype_bytes(c.dst, m)), want(got.size());
         CK(cudaMemcpy(hs.data(), src, hs.size(), cudaMemcpyDeviceToHost));
         CK(cudaMemcpy(got.data(), dst, got.size(), cudaMemcpyDeviceToHost));
@@ -201,10 +143,10 @@ int main(int argc, char **argv)
             bad++;
 
         for (int i = 0; i < 3; i++)
-            lowbit_convert_device(LOWBIT_BACKEND_CUDA, c.dst, dst, c.src, src, elems, &o, nullptr);
+            lowbit_convert_device(BENCH_LOWBIT_BACKEND, c.dst, dst, c.src, src, elems, &o, nullptr);
         CK(cudaEventRecord(e0));
         for (int i = 0; i < iters; i++)
-            s = lowbit_convert_device(LOWBIT_BACKEND_CUDA, c.dst, dst, c.src, src, elems, &o, nullptr);
+            s = lowbit_convert_device(BENCH_LOWBIT_BACKEND, c.dst, dst, c.src, src, elems, &o, nullptr);
         CK(cudaEventRecord(e1));
         CK(cudaEventSynchronize(e1));
         CK(cudaGetLastError());
@@ -221,9 +163,9 @@ int main(int argc, char **argv)
         std::string fmt = std::string(lowbit_dtype_name(c.src)) + "->" + lowbit_dtype_name(c.dst);
         std::string name = fmt + (c.label[0] ? std::string(" (") + c.label + ")" : std::string());
         if (json) {
-            std::printf("{\"op\":\"convert\",\"formats\":\"%s\",\"backend\":\"cuda\",\"device\":\"%s\","
+            std::printf("{\"op\":\"convert\",\"formats\":\"%s\",\"backend\":\"" BENCH_BACKEND "\",\"device\":\"%s\","
                         "\"rounding\":\"%s\",\"saturate\":%d,\"src_offset\":%zu,\"dst_offset\":%zu,\"shape\":[%zu],\"threads\":1,\"seconds\":%.6e,"
-                        "\"gbps\":%.2f,\"gelems\":%.3f,\"roofline_fraction\":%.4f,\"peer\":\"cudaMemcpy D2D\","
+                        "\"gbps\":%.2f,\"gelems\":%.3f,\"roofline_fraction\":%.4f,\"peer\":\"" BENCH_COPY_PEER "\","
                         "\"peer_ratio\":%.4f,\"peak_fraction\":%.4f,\"checked\":%s}\n",
                         fmt.c_str(), prop.name,
                         c.mode == LOWBIT_ROUND_STOCHASTIC ? "stochastic" : c.mode == LOWBIT_ROUND_TOWARD_ZERO ? "toward_zero" : "nearest_even",

@@ -1,5 +1,6 @@
 // gpu_port.cuh - the one place where the CUDA sources of kernels/cuda/ (and
-// the device tests of tests/gpu/) become HIP sources.
+// the device tests of tests/gpu/ and benchmarks of bench/cuda/) become HIP
+// sources.
 //
 // Every kernel file includes this header instead of <cuda_runtime.h>.  Under
 // nvcc it is that include and nothing else, so the CUDA build is unchanged.
@@ -54,6 +55,10 @@
 #define cudaMemcpyDefault hipMemcpyDefault
 #define cudaMemcpyHostToDevice hipMemcpyHostToDevice
 #define cudaMemcpyDeviceToHost hipMemcpyDeviceToHost
+#define cudaMemcpyDeviceToDevice hipMemcpyDeviceToDevice
+#define cudaEvent_t hipEvent_t
+#define cudaDevAttrMemoryClockRate hipDeviceAttributeMemoryClockRate
+#define cudaDevAttrGlobalMemoryBusWidth hipDeviceAttributeMemoryBusWidth
 #define cudaFuncAttributeMaxDynamicSharedMemorySize hipFuncAttributeMaxDynamicSharedMemorySize
 #define cudaDevAttrComputeCapabilityMajor hipDeviceAttributeComputeCapabilityMajor
 #define cudaDevAttrComputeCapabilityMinor hipDeviceAttributeComputeCapabilityMinor
@@ -79,6 +84,12 @@
 #define cudaStreamCreateWithFlags hipStreamCreateWithFlags
 #define cudaStreamSynchronize hipStreamSynchronize
 #define cudaStreamDestroy hipStreamDestroy
+#define cudaMemGetInfo hipMemGetInfo
+#define cudaEventCreate hipEventCreate
+#define cudaEventRecord hipEventRecord
+#define cudaEventSynchronize hipEventSynchronize
+#define cudaEventElapsedTime hipEventElapsedTime
+#define cudaEventDestroy hipEventDestroy
 #define cudaFuncSetAttribute(f, attr, v) hipFuncSetAttribute(reinterpret_cast<const void *>(f), attr, v)
 
 // Pinned host memory (HIP names it hipHostMalloc and takes flags).

@@ -1,8 +1,9 @@
 // quantize.cu - the CUDA backend of lowbit_quantize_device (src/gpu.h).
 //
-// Every scheme whose scales are block-local (MX, f32/f16/bf16-scaled
-// symmetric, zero point) and plain (no scale).  Which kernel runs never
-// changes the result:
+// Every scheme but NVFP4 (whose tensor scale is a host-side field of the
+// descriptor): MX, f32/f16/bf16-scaled symmetric and zero point, with
+// blocks of any shape up to the whole tensor, and plain (no scale).  Which
+// kernel runs never changes the result:
 //
 //  - k_quant_blocks: one "segment" of `seg` threads per scale block (seg a
 //    power of two from 1 to 256; a thread block holds blockDim / seg
@@ -31,6 +32,11 @@
 //    reference's second pass does.
 //  - k_quant_elems alone does plain (unscaled) formats: a saturating
 //    conversion per element, groups of 8 from each row start.
+//  - One scale for a whole tensor (per-tensor formats; any format whose
+//    grid is one block): past 64K elements, k_tensor_stats reduces the
+//    statistics over the grid into partials kept in the data buffer,
+//    k_tensor_scale merges them and stores the scale, and k_quant_elems
+//    encodes; below that, k_quant_blocks with its one block.
 // Element math: the scale.h / codec.h functions, with the proven fast forms
 // listed in quantize_common.cuh for compile-time element types.
 //
@@ -93,6 +99,31 @@ __device__ __forceinline__ void encode_store_group(const QArgs &a, int elem, uns
     for (int j = 0; j < kGroup; j++)
         code[j] = (unsigned)j < p.k ? encode_one<ELEM, SCHEME>(SCHEME, elem, x[j], bs, a.mode, rb[j]) : 0u;
     store_group(a.data + p.rr * a.row_stride * bits / 8, p.cc, p.k, vec, bits, code);
+}
+
+// The scale code of a block with statistics st, what the encoders read
+// back from it (bs) and, for SCHEME_ZP, the zero-point code.
+template <int SCHEME>
+__device__ __forceinline__ uint32_t block_scale(const QArgs &a, int elem, unsigned bits, const lb_block_stats &st,
+                                                BScale *bs, uint32_t *zp_code)
+{
+    uint32_t code;
+    if constexpr (SCHEME == LB_SCHEME_MX) {
+        code = lb_mx_scale_code(&st, elem, a.rule);
+        bs->sc = code & 0xFFu;
+    } else {
+        code = SCHEME == LB_SCHEME_AMAX ? lb_amax_scale_code(&st, elem, a.stype)
+                                        : lb_zp_scale_code(&st, elem, a.stype);
+        if (lb_bits(a.stype) == 16)
+            code &= 0xFFFFu;
+        bs->s = lb_decode(a.stype, code);
+        if constexpr (SCHEME == LB_SCHEME_ZP) {
+            const int32_t zp = lb_zp_value(&st, elem, bs->s);
+            *zp_code = bits == 8 ? (uint32_t)(uint8_t)zp : (uint32_t)zp & 0xFu;
+            bs->zp = (int32_t)lb_decode(elem, *zp_code);
+        }
+    }
+    return code;
 }
 
 // Three thread blocks per SM for MX (80 registers hold it without spills),
@@ -183,22 +214,7 @@ __global__ void __launch_bounds__(kThreads, SCHEME == LB_SCHEME_MX ? 3 : 2) k_qu
             BScale bs = {0u, 0.0f, 0};
             uint32_t zp_code = 0;
             if (valid) {
-                uint32_t code;
-                if constexpr (SCHEME == LB_SCHEME_MX) {
-                    code = lb_mx_scale_code(&st, elem, a.rule);
-                    bs.sc = code & 0xFFu;
-                } else {
-                    code = SCHEME == LB_SCHEME_AMAX ? lb_amax_scale_code(&st, elem, a.stype)
-                                                    : lb_zp_scale_code(&st, elem, a.stype);
-                    if (lb_bits(a.stype) == 16)
-                        code &= 0xFFFFu;
-                    bs.s = lb_decode(a.stype, code);
-                    if constexpr (SCHEME == LB_SCHEME_ZP) {
-                        const int32_t zp = lb_zp_value(&st, elem, bs.s);
-                        zp_code = bits == 8 ? (uint32_t)(uint8_t)zp : (uint32_t)zp & 0xFu;
-                        bs.zp = (int32_t)lb_decode(elem, zp_code);
-                    }
-                }
+                const uint32_t code = block_scale<SCHEME>(a, elem, bits, st, &bs, &zp_code);
                 if (lane == 0)
                     store_scale(a.stype, a.scales, b, code);
             }
@@ -297,6 +313,87 @@ __global__ void __launch_bounds__(kThreads) k_quant_elems(const QArgs a, int sch
             }
         }
         store_group(a.data + r * a.row_stride * bits / 8, c, k, vec, bits, code);
+    }
+}
+
+// ---- one scale for the whole tensor -----------------------------------------
+// A grid-wide reduction in three stream-ordered kernels, with no workspace:
+// the partial statistics of each thread block go into the data buffer
+// itself (bytes that the encode overwrites afterwards: whole bytes of the
+// rows' elements, never the padding between rows), one thread block merges
+// them and stores the scale (and zero point), and k_quant_elems encodes
+// every element against the stored scale, as for blocks that share bytes.
+// Max and min are exact in any order, so the scale is the reference's.
+
+constexpr size_t kTensorMinElems = (size_t)1 << 16;  // smaller: one thread block does it all
+constexpr size_t kTensorMaxParts = 1024;              // partials (thread blocks of k_tensor_stats)
+
+// Where partial i lives: slot i % per_row of row i / per_row.
+__device__ __forceinline__ uint8_t *partial_at(const QArgs &a, unsigned bits, size_t per_row, size_t i)
+{
+    const size_t r = i / per_row;
+    return a.data + r * a.row_stride * bits / 8 + (i - r * per_row) * sizeof(lb_block_stats);
+}
+
+// The thread block's statistics over a grid-stride share of the tensor's
+// groups, into partial blockIdx.x.
+template <int ST>
+__global__ void __launch_bounds__(kThreads) k_tensor_stats(const QArgs a, size_t per_row)
+{
+    constexpr int SB = bits_of(ST) / 8;
+    __shared__ lb_block_stats warp_stats[kThreads / 32];
+    const bool vec = a.vec != 0;
+    const size_t gpr = (a.cols + kGroup - 1) / kGroup, total = a.rows * gpr;
+    lb_block_stats st;
+    lb_stats_init(&st);
+    for (size_t g = (size_t)blockIdx.x * blockDim.x + threadIdx.x; g < total; g += (size_t)gridDim.x * blockDim.x) {
+        const size_t r = udiv(g, gpr), c = (g - r * gpr) * kGroup;
+        const unsigned k = a.cols - c < (size_t)kGroup ? (unsigned)(a.cols - c) : (unsigned)kGroup;
+        float x[kGroup];
+        load_group<ST>(a.src + r * a.src_stride * SB, c, k, vec, x);
+#pragma unroll
+        for (int j = 0; j < kGroup; j++)
+            if ((unsigned)j < k)
+                lb_stats_add(&st, x[j]);
+    }
+    for (int off = 16; off > 0; off >>= 1)
+        stats_merge(st, stats_shfl_xor(st, off));
+    if ((threadIdx.x & 31u) == 0)
+        warp_stats[threadIdx.x >> 5] = st;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (unsigned w = 1; w < kThreads / 32; w++)
+            stats_merge(st, warp_stats[w]);
+        memcpy(partial_at(a, lb_bits(a.elem), per_row, blockIdx.x), &st, sizeof st);
+    }
+}
+
+// One thread block: the merged partials, the scale (and zero point) of block 0.
+template <int SCHEME>
+__global__ void __launch_bounds__(kThreads) k_tensor_scale(const QArgs a, size_t per_row, unsigned nparts)
+{
+    __shared__ lb_block_stats warp_stats[kThreads / 32];
+    const unsigned bits = lb_bits(a.elem);
+    lb_block_stats st;
+    lb_stats_init(&st);
+    for (unsigned i = threadIdx.x; i < nparts; i += blockDim.x) {
+        lb_block_stats p;
+        memcpy(&p, partial_at(a, bits, per_row, i), sizeof p);
+        stats_merge(st, p);
+    }
+    for (int off = 16; off > 0; off >>= 1)
+        stats_merge(st, stats_shfl_xor(st, off));
+    if ((threadIdx.x & 31u) == 0)
+        warp_stats[threadIdx.x >> 5] = st;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (unsigned w = 1; w < kThreads / 32; w++)
+            stats_merge(st, warp_stats[w]);
+        BScale bs;
+        uint32_t zp_code = 0;
+        store_scale(a.stype, a.scales, 0, block_scale<SCHEME>(a, a.elem, bits, st, &bs, &zp_code));
+        if (SCHEME == LB_SCHEME_ZP)
+            a.zps[0] = (uint8_t)zp_code;  // (4-bit: the high nibble, block 1's, is 0 as in the reference)
     }
 }
 
@@ -421,6 +518,43 @@ extern "C" lowbit_status lb_cuda_quantize(lowbit_qtensor *q, lowbit_dtype src_ty
         default: launch_elems<LOWBIT_BF16>(scheme, elem, a, stream); break;
         }
         return q_launch_status("quantize kernel");
+    }
+
+    // One scale over a large tensor: the grid-wide reduction (k_tensor_stats,
+    // k_tensor_scale), when its partials fit in the rows' element bytes;
+    // otherwise (small tensors) the one-block path below, a single thread block.
+    if (a.nblocks == 1 && scheme != LB_SCHEME_MX && q->rows * q->cols > kTensorMinElems) {
+        const size_t per_row = q->cols * bits / 8 / sizeof(lb_block_stats);
+        const size_t room = per_row * q->rows;
+        size_t nparts = q_grid_for(q->rows * ((q->cols + kGroup - 1) / kGroup), kThreads);
+        if (nparts > kTensorMaxParts)
+            nparts = kTensorMaxParts;
+        if (nparts > room)
+            nparts = room;
+        if (nparts >= 2) {
+            a.vec = aligned;
+            a.write_elems = 1;
+            switch (st) {
+            case LOWBIT_F32: k_tensor_stats<LOWBIT_F32><<<(unsigned)nparts, kThreads, 0, stream>>>(a, per_row); break;
+            case LOWBIT_F16: k_tensor_stats<LOWBIT_F16><<<(unsigned)nparts, kThreads, 0, stream>>>(a, per_row); break;
+            default: k_tensor_stats<LOWBIT_BF16><<<(unsigned)nparts, kThreads, 0, stream>>>(a, per_row); break;
+            }
+            lowbit_status r = q_launch_status("quantize kernel (tensor statistics)");
+            if (r != LOWBIT_OK)
+                return r;
+            if (scheme == LB_SCHEME_AMAX)
+                k_tensor_scale<LB_SCHEME_AMAX><<<1, kThreads, 0, stream>>>(a, per_row, (unsigned)nparts);
+            else
+                k_tensor_scale<LB_SCHEME_ZP><<<1, kThreads, 0, stream>>>(a, per_row, (unsigned)nparts);
+            if ((r = q_launch_status("quantize kernel (tensor scale)")) != LOWBIT_OK)
+                return r;
+            switch (st) {
+            case LOWBIT_F32: launch_elems<LOWBIT_F32>(scheme, elem, a, stream); break;
+            case LOWBIT_F16: launch_elems<LOWBIT_F16>(scheme, elem, a, stream); break;
+            default: launch_elems<LOWBIT_BF16>(scheme, elem, a, stream); break;
+            }
+            return q_launch_status("quantize kernel (elements)");
+        }
     }
 
     // Blocks own whole bytes of the data when their columns start on a byte.

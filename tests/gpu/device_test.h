@@ -6,7 +6,9 @@
 // The same test source builds twice: nvcc -> LOWBIT_BACKEND_CUDA (suite
 // 'cuda', kernels/cuda/meson.build), hipcc -> LOWBIT_BACKEND_HIP (suite
 // 'hip', kernels/hip/meson.build).  LBT_OTHER_BACKEND is the other device
-// backend, which such a test expects to refuse its memory.
+// backend, which such a test expects to refuse its memory.  The GPU
+// benchmarks (bench/cuda/bench_gpu.h) use this header's CK() and backend
+// too.
 #ifndef LOWBIT_TESTS_GPU_DEVICE_TEST_H
 #define LOWBIT_TESTS_GPU_DEVICE_TEST_H
 

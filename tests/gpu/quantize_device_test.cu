@@ -14,9 +14,10 @@
 //     and bf16 scales, symmetric and with zero point; UINT4 with zero point;
 //     every plain (unscaled) element type; odd block shapes (2-D MX blocks,
 //     column strips, row bands, and blocks whose columns do not start on a
-//     byte, which take the two-kernel path); dequantize-only NVFP4 (and
-//     NVFP4-style E4M3 elements) and per-tensor formats, quantized on the
-//     host;
+//     byte, which take the two-kernel path); per-tensor FP8 / INT8 / INT4 /
+//     UINT4 / FP4 (one scale: the grid-wide reduction on the larger shapes);
+//     dequantize-only NVFP4 (and NVFP4-style E4M3 elements), quantized on
+//     the host;
 //   - shapes 1x1, 3x33, 7x100, 130x257, 5x2100 (every source type, rounding
 //     mode and two stride layouts each; 5x2100 gives an odd number of
 //     one-thread-block blocks, e.g. int4 zero points per row), 256x4096
@@ -34,7 +35,7 @@
 //     random bytes in data, scales and zero points (NaN / Inf / negative
 //     scale codes, padding bits) with several tensor scales.
 // Then argument checks: host / pinned / stack pointers for every buffer
-// (LOWBIT_ERR_WRONG_MEMORY, nothing written), NVFP4 and per-tensor quantize
+// (LOWBIT_ERR_WRONG_MEMORY, nothing written), NVFP4 quantize
 // (LOWBIT_ERR_UNSUPPORTED), non-device backends, zero sizes, NULL, enums,
 // aliasing, stochastic offset overflow, managed memory, a non-blocking
 // stream.
@@ -146,14 +147,18 @@ static std::vector<Fmt> make_formats()
     add(mk(LOWBIT_INT8, LOWBIT_F32, 16, 16, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_ZERO_POINT));
     add(mk(LOWBIT_UINT4, LOWBIT_F16, 1, 16, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_ZERO_POINT));
     add(mk(LOWBIT_INT4, LOWBIT_F32, 3, 8));                             // symmetric 2-D int4
+    // One scale for the whole tensor (a grid-wide reduction past 64K
+    // elements, one thread block below).
+    add(lowbit_format_fp8_tensor(LOWBIT_E4M3), false, true);
+    add(lowbit_format_fp8_tensor(LOWBIT_E5M2));
+    add(mk(LOWBIT_INT8, LOWBIT_F32, 0, 0));
+    add(mk(LOWBIT_INT4, LOWBIT_BF16, 0, 0, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_ZERO_POINT));
+    add(mk(LOWBIT_UINT4, LOWBIT_F16, 0, 0, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_ZERO_POINT));
+    add(mk(LOWBIT_E2M1, LOWBIT_F32, 0, 0));  // 4-bit elements: partials in half-byte rows
     // Dequantize only (quantized on the host).
     add(lowbit_format_nvfp4(), true, true);
     add(mk(LOWBIT_E4M3, LOWBIT_E4M3, 1, 16, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_TENSOR_SCALE), true);
     add(mk(LOWBIT_E3M2, LOWBIT_E4M3, 1, 32, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_TENSOR_SCALE), true);
-    add(lowbit_format_fp8_tensor(LOWBIT_E4M3), true);
-    add(lowbit_format_fp8_tensor(LOWBIT_E5M2), true);
-    add(mk(LOWBIT_INT8, LOWBIT_F32, 0, 0), true);
-    add(mk(LOWBIT_INT4, LOWBIT_BF16, 0, 0, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_ZERO_POINT), true);
     return v;
 }
 
@@ -736,19 +741,12 @@ static void api_checks()
         CK(cudaFreeHost(pinned));
     }
 
-    // Whole-tensor scales are refused for quantize, whatever the pointers.
+    // NVFP4 is refused for quantize (its tensor scale is a host field), whatever the pointers.
     {
-        lowbit_format nv = lowbit_format_nvfp4(), pt = lowbit_format_fp8_tensor(LOWBIT_E4M3);
+        lowbit_format nv = lowbit_format_nvfp4();
         lowbit_qtensor q = qt(nv);
         lowbit_status s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
         expect(s == LOWBIT_ERR_UNSUPPORTED && untouched(), "quantize NVFP4 -> LOWBIT_ERR_UNSUPPORTED, nothing written");
-        q = qt(pt);
-        s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
-        expect(s == LOWBIT_ERR_UNSUPPORTED && untouched(), "quantize per-tensor FP8 -> LOWBIT_ERR_UNSUPPORTED");
-        lowbit_format it = mk(LOWBIT_INT4, LOWBIT_F32, 0, 0, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_ZERO_POINT);
-        q = qt(it);
-        s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_BF16, d_src, cols, &o, nullptr);
-        expect(s == LOWBIT_ERR_UNSUPPORTED && untouched(), "quantize per-tensor INT4 zp -> LOWBIT_ERR_UNSUPPORTED");
     }
 
     // Backends that are not the device backend under test.

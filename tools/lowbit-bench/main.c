@@ -21,8 +21,8 @@ static void usage(FILE *o)
             "  that runs here, at 1 and N threads, against memcpy bandwidth and the peak FMA\n"
             "  and int8 rates measured in the same run, and OpenBLAS sgemm/sgemv for GEMM.\n"
             "options:\n"
-            "  --backend NAME   only this backend (ref, avx2, avx512, amx, neon); cuda runs the CUDA\n"
-            "                   benchmarks of bench/cuda/ (--op, --json and --quick pass on)\n"
+            "  --backend NAME   only this backend (ref, avx2, avx512, amx, neon); cuda / hip run the\n"
+            "                   device benchmarks of bench/cuda/ (--op, --json and --quick pass on)\n"
             "  --op OP          only convert, quantize, dequantize, gemm or attention\n"
             "  --filter TEXT    only cases whose formats string (GEMM: also the pair name) contains TEXT\n"
             "  --threads N      the second thread count (default: lowbit_get_num_threads())\n"
@@ -84,7 +84,7 @@ static lowbit_backend parse_backend(const char *s)
             return b;
     if (b == LOWBIT_BACKEND_CUDA || b == LOWBIT_BACKEND_HIP)
         return b;
-    usage_error("unknown --backend '%s' (ref, avx2, avx512, amx, neon or cuda)", s);
+    usage_error("unknown --backend '%s' (ref, avx2, avx512, amx, neon, cuda or hip)", s);
     return LOWBIT_BACKEND_COUNT;
 }
 
