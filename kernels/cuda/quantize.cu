@@ -335,13 +335,28 @@ __device__ __forceinline__ uint8_t *partial_at(const QArgs &a, unsigned bits, si
     return a.data + r * a.row_stride * bits / 8 + (i - r * per_row) * sizeof(lb_block_stats);
 }
 
+// Every thread's st merged over the thread block (kThreads threads); the
+// result is thread 0's.
+__device__ __forceinline__ lb_block_stats merge_over_block(lb_block_stats st)
+{
+    __shared__ lb_block_stats warp_stats[kThreads / 32];
+    for (int off = 16; off > 0; off >>= 1)
+        stats_merge(st, stats_shfl_xor(st, off));
+    if ((threadIdx.x & 31u) == 0)
+        warp_stats[threadIdx.x >> 5] = st;
+    __syncthreads();
+    if (threadIdx.x == 0)
+        for (unsigned w = 1; w < kThreads / 32; w++)
+            stats_merge(st, warp_stats[w]);
+    return st;
+}
+
 // The thread block's statistics over a grid-stride share of the tensor's
 // groups, into partial blockIdx.x.
 template <int ST>
 __global__ void __launch_bounds__(kThreads) k_tensor_stats(const QArgs a, size_t per_row)
 {
     constexpr int SB = bits_of(ST) / 8;
-    __shared__ lb_block_stats warp_stats[kThreads / 32];
     const bool vec = a.vec != 0;
     const size_t gpr = (a.cols + kGroup - 1) / kGroup, total = a.rows * gpr;
     lb_block_stats st;
@@ -356,23 +371,15 @@ __global__ void __launch_bounds__(kThreads) k_tensor_stats(const QArgs a, size_t
             if ((unsigned)j < k)
                 lb_stats_add(&st, x[j]);
     }
-    for (int off = 16; off > 0; off >>= 1)
-        stats_merge(st, stats_shfl_xor(st, off));
-    if ((threadIdx.x & 31u) == 0)
-        warp_stats[threadIdx.x >> 5] = st;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        for (unsigned w = 1; w < kThreads / 32; w++)
-            stats_merge(st, warp_stats[w]);
+    st = merge_over_block(st);
+    if (threadIdx.x == 0)
         memcpy(partial_at(a, lb_bits(a.elem), per_row, blockIdx.x), &st, sizeof st);
-    }
 }
 
 // One thread block: the merged partials, the scale (and zero point) of block 0.
 template <int SCHEME>
 __global__ void __launch_bounds__(kThreads) k_tensor_scale(const QArgs a, size_t per_row, unsigned nparts)
 {
-    __shared__ lb_block_stats warp_stats[kThreads / 32];
     const unsigned bits = lb_bits(a.elem);
     lb_block_stats st;
     lb_stats_init(&st);
@@ -381,14 +388,8 @@ __global__ void __launch_bounds__(kThreads) k_tensor_scale(const QArgs a, size_t
         memcpy(&p, partial_at(a, bits, per_row, i), sizeof p);
         stats_merge(st, p);
     }
-    for (int off = 16; off > 0; off >>= 1)
-        stats_merge(st, stats_shfl_xor(st, off));
-    if ((threadIdx.x & 31u) == 0)
-        warp_stats[threadIdx.x >> 5] = st;
-    __syncthreads();
+    st = merge_over_block(st);
     if (threadIdx.x == 0) {
-        for (unsigned w = 1; w < kThreads / 32; w++)
-            stats_merge(st, warp_stats[w]);
         BScale bs;
         uint32_t zp_code = 0;
         store_scale(a.stype, a.scales, 0, block_scale<SCHEME>(a, a.elem, bits, st, &bs, &zp_code));
