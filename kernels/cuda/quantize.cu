@@ -456,6 +456,16 @@ static void launch_elems(int scheme, int elem, const QArgs &a, cudaStream_t s)
 #undef LBQ_PLAIN
 }
 
+// launch_elems for source type st (f32, f16 or bf16).
+static void launch_elems_from(int st, int scheme, int elem, const QArgs &a, cudaStream_t s)
+{
+    switch (st) {
+    case LOWBIT_F32: launch_elems<LOWBIT_F32>(scheme, elem, a, s); break;
+    case LOWBIT_F16: launch_elems<LOWBIT_F16>(scheme, elem, a, s); break;
+    default: launch_elems<LOWBIT_BF16>(scheme, elem, a, s); break;
+    }
+}
+
 static size_t pow2_ceil(size_t v)
 {
     size_t p = 1;
@@ -513,11 +523,7 @@ extern "C" lowbit_status lb_cuda_quantize(lowbit_qtensor *q, lowbit_dtype src_ty
     if (scheme == LB_SCHEME_PLAIN) {
         a.vec = aligned;
         a.write_elems = 1;
-        switch (st) {
-        case LOWBIT_F32: launch_elems<LOWBIT_F32>(scheme, elem, a, stream); break;
-        case LOWBIT_F16: launch_elems<LOWBIT_F16>(scheme, elem, a, stream); break;
-        default: launch_elems<LOWBIT_BF16>(scheme, elem, a, stream); break;
-        }
+        launch_elems_from(st, scheme, elem, a, stream);
         return q_launch_status("quantize kernel");
     }
 
@@ -549,11 +555,7 @@ extern "C" lowbit_status lb_cuda_quantize(lowbit_qtensor *q, lowbit_dtype src_ty
                 k_tensor_scale<LB_SCHEME_ZP><<<1, kThreads, 0, stream>>>(a, per_row, (unsigned)nparts);
             if ((r = q_launch_status("quantize kernel (tensor scale)")) != LOWBIT_OK)
                 return r;
-            switch (st) {
-            case LOWBIT_F32: launch_elems<LOWBIT_F32>(scheme, elem, a, stream); break;
-            case LOWBIT_F16: launch_elems<LOWBIT_F16>(scheme, elem, a, stream); break;
-            default: launch_elems<LOWBIT_BF16>(scheme, elem, a, stream); break;
-            }
+            launch_elems_from(st, scheme, elem, a, stream);
             return q_launch_status("quantize kernel (elements)");
         }
     }
@@ -589,10 +591,6 @@ extern "C" lowbit_status lb_cuda_quantize(lowbit_qtensor *q, lowbit_dtype src_ty
     // Blocks that share bytes: the elements row by row, against the stored scales.
     a.vec = aligned;
     a.write_elems = 1;
-    switch (st) {
-    case LOWBIT_F32: launch_elems<LOWBIT_F32>(scheme, elem, a, stream); break;
-    case LOWBIT_F16: launch_elems<LOWBIT_F16>(scheme, elem, a, stream); break;
-    default: launch_elems<LOWBIT_BF16>(scheme, elem, a, stream); break;
-    }
+    launch_elems_from(st, scheme, elem, a, stream);
     return q_launch_status("quantize kernel (elements)");
 }

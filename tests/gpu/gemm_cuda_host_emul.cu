@@ -543,7 +543,7 @@ struct T5Model {
                     memcpy(&tmem[32 * q + l][col + c], u + 4 * c, 4);
         }
     }
-    // Element e of a 16-byte unit u of type `type` (kind::mxf4nvf4: packed FP4).
+    // Element e of a 16-byte unit u of type `type` (kind::mxf4 / mxf4nvf4: packed FP4).
     static double element(int kind, int type, const uint8_t *u, unsigned e)
     {
         if (kind != lbs::kMx8)
