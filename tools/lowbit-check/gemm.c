@@ -428,7 +428,9 @@ static double ulp_of(lowbit_dtype t, double x)
 /* A fast kernel's C against the f64 GEMM (with s_a * s_b rounded to f32,
  * as the semantics define it) and its bound (see gemm_bf16_amx.c):
  * (L + K/L + 4) 2^-23 |alpha| sum_b |s_a s_b| sum_k |a b| + 2^-23 |beta C|
- * + 1 ulp of C's type + 2^-126 K |alpha| max |s_a s_b| + 2^-149 (K/L + 1) |alpha|. */
+ * + 1 ulp of C's type + 2^-126 K |alpha| max |s_a s_b| + 2^-149 (K/L + 1) |alpha|.
+ * Where that interval around the f64 result reaches past C's largest finite
+ * value, Inf of that side is inside it. */
 static void compare_fast(check_row *r, const char *ctx, const lowbit_qtensor *a, const lowbit_qtensor *b,
                          const lb_gemm_job *j, const uint8_t *c_init, const uint8_t *want, const uint8_t *got)
 {
@@ -436,13 +438,15 @@ static void compare_fast(check_row *r, const char *ctx, const lowbit_qtensor *a,
     const double ta = (a->format.flags & LOWBIT_FMT_TENSOR_SCALE) ? a->tensor_scale : 1.0;
     const double tb = (b->format.flags & LOWBIT_FMT_TENSOR_SCALE) ? b->tensor_scale : 1.0;
     const double g = fabs((double)j->alpha * ta * tb);
+    /* the smallest magnitude that rounds to Inf in C's type */
+    const double thr = j->c_type == LOWBIT_F16 ? 65520.0 : j->c_type == LOWBIT_BF16 ? 0x1.ffp127 : 0x1.ffffffp127;
     for (size_t m = 0; m < j->M; m++)
         for (size_t n = 0; n < j->N; n++) {
             size_t i = m * j->ldc + n;
             uint32_t wb = hx_get(j->c_type, want, i), gb = hx_get(j->c_type, got, i);
             double w = c_value(j->c_type, wb), v = c_value(j->c_type, gb);
             r->cases++;
-            double c64 = 0, t = 0, smax = 0;
+            double c64 = 0, t = 0, smax = 0, dmax = 0;
             for (size_t kb = 0; kb < nblk; kb++) {
                 /* s_a * s_b rounded to f32, as every kernel forms it */
                 double s = (double)(model_scale(a, m, kb * L) * model_scale(b, n, kb * L)), d = 0, da = 0;
@@ -454,6 +458,7 @@ static void compare_fast(check_row *r, const char *ctx, const lowbit_qtensor *a,
                 c64 += s * d;
                 t += fabs(s) * da;
                 smax = fmax(smax, fabs(s));
+                dmax = fmax(dmax, da);
             }
             c64 *= (double)j->alpha * ta * tb;
             double cold = j->beta != 0.0f ? (double)j->beta * c_value(j->c_type, hx_get(j->c_type, c_init, i)) : 0;
@@ -464,13 +469,20 @@ static void compare_fast(check_row *r, const char *ctx, const lowbit_qtensor *a,
             int bad;
             if (isnan(c64))
                 bad = !isnan(v); /* NaN inputs, or Inf - Inf of real infinities */
-            else if (!isfinite(c64) || !isfinite(w) || !isfinite(t))
-                /* an infinity among the inputs, or an exact result that
-                 * overflowed: another summation order may overflow another
+            else if (!isfinite(c64) || !isfinite(w) || !isfinite(t) ||
+                     !(fmax(dmax, fmax(t, g * t + fabs(cold))) < 0x1p127))
+                /* an infinity among the inputs, an exact result that
+                 * overflowed, or f32 sums that may (a block's dot product
+                 * of bf16 activations, the sum over blocks, alpha and beta
+                 * applied): another summation order may overflow another
                  * way (Inf of either sign, or NaN), or stay finite */
                 bad = isfinite(v) && isfinite(c64) && fabs(v - c64) > bound;
+            else if (isinf(v))
+                /* the bound's interval reaches past C's largest finite value
+                 * on v's side: the rounding to C's type overflows there */
+                bad = v > 0 ? !(c64 + bound >= thr) : !(c64 - bound <= -thr);
             else
-                bad = !isfinite(v) || fabs(v - c64) > bound;
+                bad = isnan(v) || fabs(v - c64) > bound;
             if (bad) {
                 r->mismatches++;
                 row_diff(r, "%s: C[%zu][%zu] = %.9g (reference %.9g), f64 GEMM %.9g, bound %.3g", ctx, m, n, v, w,

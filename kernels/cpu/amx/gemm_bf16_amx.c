@@ -20,8 +20,10 @@
  *                  + 2^-149 * (K/L + 1) * |alpha|           (subnormal accumulators)
  * where L is the K block.  The result is NaN wherever the exact f64
  * product is (NaN inputs, Inf - Inf); where an input is infinite or the
- * exact f32 result overflows, another summation order may overflow
- * another way, so Inf of either sign or NaN is allowed there.
+ * exact result or the f32 sums may overflow, another summation order may
+ * overflow another way, so Inf of either sign or NaN is allowed there;
+ * and where the bound's interval around the exact result reaches past C's
+ * largest finite value, so does the rounding to C: Inf of that side.
  *
  * Tiles: C (tile 0) 16 x 16 f32; A (tile 1) 16 rows x kt bf16; B (tile 2)
  * kt/2 rows x 16 pairs of bf16, the pair-interleaved layout TDPBF16PS
