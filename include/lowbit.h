@@ -56,7 +56,8 @@ typedef enum lowbit_status {
     LOWBIT_ERR_DEVICE,              /* the GPU runtime reported an error (named in the detail) */
     LOWBIT_ERR_SHAPE_MISMATCH,      /* operands whose shapes do not fit together (GEMM's K) */
     LOWBIT_ERR_PACK_MISMATCH,       /* a packed operand made for another format, shape or kernel */
-    LOWBIT_ERR_OUT_OF_RANGE,        /* an index (a block table entry) outside what it indexes */
+    LOWBIT_ERR_OUT_OF_RANGE,        /* an index (a block table entry) outside what it indexes, or a
+                                       value (a given tensor scale) outside its domain */
     LOWBIT_STATUS_COUNT
 } lowbit_status;
 
@@ -147,6 +148,11 @@ typedef enum lowbit_scale_rule {
 /* lowbit_format.flags */
 #define LOWBIT_FMT_ZERO_POINT   0x1u  /* integer groups carry a zero point */
 #define LOWBIT_FMT_TENSOR_SCALE 0x2u  /* NVFP4: an f32 per-tensor scale above the block scales */
+/* With TENSOR_SCALE: quantize takes q->tensor_scale as given (a calibrated
+ * global scale) instead of deriving it from the tensor's amax, and leaves
+ * it unchanged; only the block scales come from the data.  The one way to
+ * quantize NVFP4 on a GPU (lowbit_quantize_device). */
+#define LOWBIT_FMT_GIVEN_TENSOR_SCALE 0x4u
 
 /*
  * A scaled format.  The tensor is cut into blocks of block_rows x block_cols
@@ -198,8 +204,10 @@ LOWBIT_API char *lowbit_format_name(const lowbit_format *fmt, char *buf, size_t 
  *              format's scale type
  * zero_points  with LOWBIT_FMT_ZERO_POINT: one per block in the element type
  *              (packed like the data, dense over the block grid); else NULL
- * tensor_scale with LOWBIT_FMT_TENSOR_SCALE, the f32 second-level scale;
- *              ignored otherwise
+ * tensor_scale with LOWBIT_FMT_TENSOR_SCALE, the f32 second-level scale
+ *              (written by quantize; read by it too with
+ *              LOWBIT_FMT_GIVEN_TENSOR_SCALE, where it must be a positive
+ *              normal finite f32); ignored otherwise
  */
 typedef struct lowbit_qtensor {
     lowbit_format format;
@@ -227,7 +235,7 @@ LOWBIT_API lowbit_status lowbit_qtensor_grid(const lowbit_qtensor *q, size_t *bl
 /*
  * Quantize a rows x cols matrix (f32, f16 or bf16; src_row_stride in
  * elements) into q, computing every scale (and zero point, and the tensor
- * scale) from the data.  opts: rounding mode and seed of the element
+ * scale unless the format says LOWBIT_FMT_GIVEN_TENSOR_SCALE) from the data.  opts: rounding mode and seed of the element
  * rounding; the element conversion always saturates; opts->offset is added
  * to the element index r*cols + c that keys stochastic rounding.
  */
@@ -486,10 +494,11 @@ LOWBIT_API lowbit_status lowbit_convert_device(lowbit_backend backend, lowbit_dt
  * bit-identical to the host calls.  Asynchronous on `stream`, no allocation.
  * A scale over the whole tensor (FP8 / INT8 per-tensor) is reduced across
  * the grid on the stream, with q->data as the scratch space of the partial
- * results until the elements overwrite it.  NVFP4 is not offered by
- * lowbit_quantize_device (LOWBIT_ERR_UNSUPPORTED): its tensor scale goes
- * into the host-side field q->tensor_scale, which would need a
- * synchronisation; dequantizing it works (q->tensor_scale read on the host).
+ * results until the elements overwrite it.  NVFP4 (TENSOR_SCALE) is
+ * quantized on the device with LOWBIT_FMT_GIVEN_TENSOR_SCALE only: a tensor
+ * scale derived from the data would have to come back to the host-side field
+ * q->tensor_scale, a synchronisation, so without the flag the call returns
+ * LOWBIT_ERR_UNSUPPORTED.  q->tensor_scale is read on the host.
  */
 LOWBIT_API lowbit_status lowbit_quantize_device(lowbit_backend backend, lowbit_qtensor *q,
                                                 lowbit_dtype src_type, const void *src,

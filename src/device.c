@@ -65,11 +65,11 @@ lowbit_status lowbit_quantize_device(lowbit_backend backend, lowbit_qtensor *q, 
     const lb_gpu_ops *ops = lb_gpu_ops_for(backend, &s);
     if (!ops)
         return s;
-    if (lb_format_scheme(&q->format) == LB_SCHEME_NVFP4)
+    if (lb_format_scheme(&q->format) == LB_SCHEME_NVFP4 && !(q->format.flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE))
         return lb_fail(LOWBIT_ERR_UNSUPPORTED,
-                       "q->format: NVFP4's tensor scale is computed from the whole tensor into the host-side "
-                       "field q->tensor_scale, which a stream-ordered device call cannot fill; quantize on the "
-                       "host");
+                       "q->format: NVFP4's tensor scale would be derived from the whole tensor into the host-side "
+                       "field q->tensor_scale, which a stream-ordered device call cannot fill; give it "
+                       "(LOWBIT_FMT_GIVEN_TENSOR_SCALE) or quantize on the host");
     if (q->rows == 0 || q->cols == 0)
         return lb_ok();
     if ((s = lb_device_check_q(ops, q)) != LOWBIT_OK || (s = ops->check_pointer(src, "src")) != LOWBIT_OK)

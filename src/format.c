@@ -86,9 +86,9 @@ lowbit_status lowbit_format_check(const lowbit_format *f)
                        (int)f->scale_type);
     if ((unsigned)f->rule >= LOWBIT_SCALE_RULE_COUNT)
         return lb_fail(LOWBIT_ERR_INVALID_ENUM, "format.rule: unknown lowbit_scale_rule %d", (int)f->rule);
-    if (f->flags & ~(LOWBIT_FMT_ZERO_POINT | LOWBIT_FMT_TENSOR_SCALE))
-        return lb_fail(LOWBIT_ERR_INVALID_ENUM, "format.flags: unknown bits 0x%x",
-                       f->flags & ~(LOWBIT_FMT_ZERO_POINT | LOWBIT_FMT_TENSOR_SCALE));
+    const uint32_t known = LOWBIT_FMT_ZERO_POINT | LOWBIT_FMT_TENSOR_SCALE | LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+    if (f->flags & ~known)
+        return lb_fail(LOWBIT_ERR_INVALID_ENUM, "format.flags: unknown bits 0x%x", f->flags & ~known);
     const char *en = lowbit_dtype_name(f->elem);
     if (!lb_is_narrow_float(f->elem) && !lb_is_int(f->elem))
         return lb_fail(LOWBIT_ERR_UNSUPPORTED,
@@ -98,6 +98,8 @@ lowbit_status lowbit_format_check(const lowbit_format *f)
     if ((f->flags & LOWBIT_FMT_TENSOR_SCALE) && f->scale_type != LOWBIT_E4M3)
         return lb_fail(LOWBIT_ERR_UNSUPPORTED,
                        "format.flags: TENSOR_SCALE needs E4M3 block scales (NVFP4-style)");
+    if ((f->flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE) && !(f->flags & LOWBIT_FMT_TENSOR_SCALE))
+        return lb_fail(LOWBIT_ERR_UNSUPPORTED, "format.flags: GIVEN_TENSOR_SCALE needs TENSOR_SCALE (NVFP4-style)");
     if ((f->flags & LOWBIT_FMT_ZERO_POINT) && !lb_is_int(f->elem))
         return lb_fail(LOWBIT_ERR_UNSUPPORTED, "format.flags: ZERO_POINT needs an integer element, not %s", en);
     if ((f->flags & LOWBIT_FMT_ZERO_POINT) && !lb_is_wide_float(f->scale_type))
@@ -163,7 +165,7 @@ char *lowbit_format_name(const lowbit_format *f, char *buf, size_t len)
         snprintf(buf, len, "mx_%s_%s/%s", en, block, rules[f->rule]);
         break;
     case LB_SCHEME_NVFP4:
-        snprintf(buf, len, "nv_%s_%s", en, block);
+        snprintf(buf, len, "nv_%s_%s%s", en, block, (f->flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE) ? "_given" : "");
         break;
     default:
         snprintf(buf, len, "%s_%s_%s%s", en, block, lowbit_dtype_name(f->scale_type),

@@ -44,9 +44,8 @@ lowbit_status lb_cuda_convert(lowbit_dtype dst_type, void *dst, lowbit_dtype src
 
 /* Enqueue quantize / dequantize on `stream`.  Validated by the caller:
  * q's format, shape, strides and buffer sizes; q->data/scales/zero_points,
- * src and dst already checked to be device memory.  Whole-tensor scales
- * (block_rows == 0 with block_cols == 0, and NVFP4 quantize) never arrive
- * here. */
+ * src and dst already checked to be device memory.  NVFP4 quantize
+ * arrives only with LOWBIT_FMT_GIVEN_TENSOR_SCALE (q->tensor_scale valid). */
 lowbit_status lb_cuda_quantize(lowbit_qtensor *q, lowbit_dtype src_type, const void *src,
                                size_t src_row_stride, const lb_cvt_params *p, void *stream);
 lowbit_status lb_cuda_dequantize(lowbit_dtype dst_type, void *dst, size_t dst_row_stride,

@@ -1,4 +1,5 @@
 /* quantize.c - lowbit_quantize / lowbit_dequantize: validation, then dispatch. */
+#include <float.h>
 #include <string.h>
 #include "internal.h"
 #include "../formats/scale.h"
@@ -45,6 +46,11 @@ lowbit_status lb_quantize_args(const lowbit_qtensor *q, lowbit_dtype src_type, c
     lowbit_status s = lb_check_qtensor(q, "q");
     if (s != LOWBIT_OK)
         return s;
+    if ((q->format.flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE) && !(q->tensor_scale >= 0x1p-126f && q->tensor_scale <= FLT_MAX))
+        return lb_fail(LOWBIT_ERR_OUT_OF_RANGE,
+                       "q->tensor_scale: %g is not a positive normal finite f32 (LOWBIT_FMT_GIVEN_TENSOR_SCALE: "
+                       "quantize divides by it)",
+                       (double)q->tensor_scale);
     lb_cvt_params r = {0, 1, 0, 0};
     if (opts) {
         if ((unsigned)opts->rounding > LOWBIT_ROUND_STOCHASTIC)
@@ -259,10 +265,14 @@ void lb_run_quantize(const lb_kernel *k, lowbit_qtensor *q, lowbit_dtype src_typ
 
     if (r.job.scheme == LB_SCHEME_ZP)
         memset(q->zero_points, 0, lowbit_dtype_bytes(q->format.elem, g->grid_rows * g->grid_cols));
-    if (r.job.scheme == LB_SCHEME_NVFP4 || whole) {
+    /* NVFP4's tensor scale: the caller's, or derived from the tensor's amax */
+    int derive_ts = r.job.scheme == LB_SCHEME_NVFP4 && !(q->format.flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE);
+    if (r.job.scheme == LB_SCHEME_NVFP4 && !derive_ts)
+        r.job.s_t = q->tensor_scale;
+    if (derive_ts || whole) {
         lb_block_stats all;
         lb_tensor_stats(&r, &all);
-        if (r.job.scheme == LB_SCHEME_NVFP4) {
+        if (derive_ts) {
             r.job.s_t = lb_nv_tensor_scale(all.amax, q->format.elem);
             q->tensor_scale = r.job.s_t;
         }

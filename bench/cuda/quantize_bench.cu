@@ -230,6 +230,8 @@ int main(int argc, char **argv)
     const lowbit_format int4_zp = lowbit_format_int_group(LOWBIT_INT4, 128, LOWBIT_BF16, 1);
     const lowbit_format nvfp4 = lowbit_format_nvfp4();
     const lowbit_format fp8_tensor = lowbit_format_fp8_tensor(LOWBIT_E4M3);
+    lowbit_format nvfp4_given = nvfp4;
+    nvfp4_given.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;
     const lowbit_rounding NE = LOWBIT_ROUND_NEAREST_EVEN, SR = LOWBIT_ROUND_STOCHASTIC;
     const Case cases[] = {
         {true, mxfp8, LOWBIT_F32, NE, "", -1},                  // 0
@@ -241,6 +243,7 @@ int main(int argc, char **argv)
         {true, fp8_128x128, LOWBIT_F32, NE, "", -1},            // 6
         {true, mxfp4, LOWBIT_F32, SR, "stochastic", -1},        // 7
         {true, fp8_tensor, LOWBIT_F32, NE, "2 reads", -1},       // 8: amax pass, then encode
+        {true, nvfp4_given, LOWBIT_F32, NE, "given tensor scale", -1},  // 9
         {false, mxfp8, LOWBIT_BF16, NE, "", 0},
         {false, mxfp4, LOWBIT_BF16, NE, "", 1},
         {false, nvfp4, LOWBIT_BF16, NE, "random codes", -1},
@@ -263,6 +266,8 @@ int main(int argc, char **argv)
         if (c.quantize) {
             own = alloc_q(c.fmt, rows, cols);
             q = own.q;
+            if (c.fmt.flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE)
+                q.tensor_scale = 0.01f;  // a calibrated scale, as a runtime keeps one
         } else if (c.input >= 0) {
             q = outs[c.input].q;
         } else {

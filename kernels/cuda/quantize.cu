@@ -1,9 +1,10 @@
 // quantize.cu - the CUDA backend of lowbit_quantize_device (src/gpu.h).
 //
-// Every scheme but NVFP4 (whose tensor scale is a host-side field of the
-// descriptor): MX, f32/f16/bf16-scaled symmetric and zero point, with
-// blocks of any shape up to the whole tensor, and plain (no scale).  Which
-// kernel runs never changes the result:
+// Every scheme: MX, NVFP4 with a given tensor scale (one derived from the
+// data would belong in the host-side field q->tensor_scale),
+// f32/f16/bf16-scaled symmetric and zero point, with blocks of any shape
+// up to the whole tensor, and plain (no scale).  Which kernel runs never
+// changes the result:
 //
 //  - k_quant_blocks: one "segment" of `seg` threads per scale block (seg a
 //    power of two from 1 to 256; a thread block holds blockDim / seg
@@ -111,6 +112,10 @@ __device__ __forceinline__ uint32_t block_scale(const QArgs &a, int elem, unsign
     if constexpr (SCHEME == LB_SCHEME_MX) {
         code = lb_mx_scale_code(&st, elem, a.rule);
         bs->sc = code & 0xFFu;
+    } else if constexpr (SCHEME == LB_SCHEME_NVFP4) {
+        code = lb_nv_block_scale_code(&st, elem, a.s_t);
+        bs->sc = code;
+        bs->s = a.s_t * lb_mf_decode(lb_spec_e4m3(), code);
     } else {
         code = SCHEME == LB_SCHEME_AMAX ? lb_amax_scale_code(&st, elem, a.stype)
                                         : lb_zp_scale_code(&st, elem, a.stype);
@@ -131,7 +136,9 @@ __device__ __forceinline__ uint32_t block_scale(const QArgs &a, int elem, unsign
 template <int ST, int ELEM, int SCHEME>
 __global__ void __launch_bounds__(kThreads, SCHEME == LB_SCHEME_MX ? 3 : 2) k_quant_blocks(const QArgs a)
 {
-    static_assert(SCHEME == LB_SCHEME_MX || SCHEME == LB_SCHEME_AMAX || SCHEME == LB_SCHEME_ZP, "scheme");
+    static_assert(SCHEME == LB_SCHEME_MX || SCHEME == LB_SCHEME_NVFP4 || SCHEME == LB_SCHEME_AMAX ||
+                      SCHEME == LB_SCHEME_ZP,
+                  "scheme");
     constexpr int SB = bits_of(ST) / 8;
     __shared__ lb_block_stats warp_stats[kMaxSeg / 32];
     __shared__ uint32_t zp_pair[kThreads];
@@ -263,6 +270,16 @@ __global__ void __launch_bounds__(kThreads, SCHEME == LB_SCHEME_MX ? 3 : 2) k_qu
 
 // ---- element by element (plain formats; scales already stored) ----------
 
+// Block b's stored scale as the encoders use it (read_scale, and NVFP4's
+// divisor s_t * s_b, the reference's f32 product).
+__device__ __forceinline__ BScale read_enc_scale(const QArgs &a, int sch, int elem, size_t b)
+{
+    BScale bs = read_scale(sch, elem, a.stype, a.scales, a.zps, b);
+    if (sch == LB_SCHEME_NVFP4)
+        bs.s = a.s_t * lb_mf_decode(lb_spec_e4m3(), bs.sc);
+    return bs;
+}
+
 template <int ST, int ELEM, int SCHEME>
 __global__ void __launch_bounds__(kThreads) k_quant_elems(const QArgs a, int scheme)
 {
@@ -297,7 +314,7 @@ __global__ void __launch_bounds__(kThreads) k_quant_elems(const QArgs a, int sch
             const size_t gcol = udiv(c, a.bc);
             b = udiv(r, a.br) * a.grid_cols + gcol;
             next = (gcol + 1) * a.bc;
-            bs = read_scale(sch, elem, a.stype, a.scales, a.zps, b);
+            bs = read_enc_scale(a, sch, elem, b);
         }
 #pragma unroll
         for (int j = 0; j < kGroup; j++) {
@@ -305,7 +322,7 @@ __global__ void __launch_bounds__(kThreads) k_quant_elems(const QArgs a, int sch
                 if (c + j >= next) {
                     b++;
                     next += a.bc;
-                    bs = read_scale(sch, elem, a.stype, a.scales, a.zps, b);
+                    bs = read_enc_scale(a, sch, elem, b);
                 }
                 code[j] = encode_one<ELEM, SCHEME>(sch, elem, x[j], bs, mode, rb[j]);
             } else {
@@ -406,6 +423,7 @@ __global__ void __launch_bounds__(kThreads) k_tensor_scale(const QArgs a, size_t
 #define LBQ_MX_ELEMS(X) X(LOWBIT_E4M3) X(LOWBIT_E5M2) X(LOWBIT_E3M2) X(LOWBIT_E2M3) X(LOWBIT_E2M1) X(LOWBIT_INT8)
 #define LBQ_AMAX_ELEMS(X) X(LOWBIT_E4M3) X(LOWBIT_E5M2) X(LOWBIT_INT8) X(LOWBIT_INT4)
 #define LBQ_ZP_ELEMS(X) X(LOWBIT_INT8) X(LOWBIT_INT4) X(LOWBIT_UINT4)
+#define LBQ_NV_ELEMS(X) X(LOWBIT_E2M1)
 #define LBQ_PLAIN_ELEMS(X) X(LOWBIT_E4M3) X(LOWBIT_E5M2) X(LOWBIT_E2M1) X(LOWBIT_INT8)
 
 template <int ST>
@@ -416,10 +434,16 @@ static void launch_blocks(int scheme, int elem, const QArgs &a, unsigned grid, u
 #define LBQ_MX(T) LBQ_CASE(LB_SCHEME_MX, T)
 #define LBQ_AMAX(T) LBQ_CASE(LB_SCHEME_AMAX, T)
 #define LBQ_ZP(T) LBQ_CASE(LB_SCHEME_ZP, T)
+#define LBQ_NV(T) LBQ_CASE(LB_SCHEME_NVFP4, T)
     if (scheme == LB_SCHEME_MX) {
         switch (a.write_elems ? elem : kAny) {
             LBQ_MX_ELEMS(LBQ_MX)
         default: k_quant_blocks<ST, kAny, LB_SCHEME_MX><<<grid, threads, 0, s>>>(a); return;
+        }
+    } else if (scheme == LB_SCHEME_NVFP4) {
+        switch (a.write_elems ? elem : kAny) {
+            LBQ_NV_ELEMS(LBQ_NV)
+        default: k_quant_blocks<ST, kAny, LB_SCHEME_NVFP4><<<grid, threads, 0, s>>>(a); return;
         }
     } else if (scheme == LB_SCHEME_AMAX) {
         switch (a.write_elems ? elem : kAny) {
@@ -435,6 +459,7 @@ static void launch_blocks(int scheme, int elem, const QArgs &a, unsigned grid, u
 #undef LBQ_MX
 #undef LBQ_AMAX
 #undef LBQ_ZP
+#undef LBQ_NV
 #undef LBQ_CASE
 }
 
@@ -511,6 +536,7 @@ extern "C" lowbit_status lb_cuda_quantize(lowbit_qtensor *q, lowbit_dtype src_ty
     a.mode = p->mode;
     a.seed = p->seed;
     a.offset = p->offset;
+    a.s_t = q->tensor_scale;  // NVFP4: given (src/device.c refuses one to derive)
 
     // Whole groups may move with vector accesses when every group start is
     // aligned on both sides: the pointers, the row pitches, and (for groups
@@ -549,10 +575,11 @@ extern "C" lowbit_status lb_cuda_quantize(lowbit_qtensor *q, lowbit_dtype src_ty
             lowbit_status r = q_launch_status("quantize kernel (tensor statistics)");
             if (r != LOWBIT_OK)
                 return r;
-            if (scheme == LB_SCHEME_AMAX)
-                k_tensor_scale<LB_SCHEME_AMAX><<<1, kThreads, 0, stream>>>(a, per_row, (unsigned)nparts);
-            else
-                k_tensor_scale<LB_SCHEME_ZP><<<1, kThreads, 0, stream>>>(a, per_row, (unsigned)nparts);
+            switch (scheme) {
+            case LB_SCHEME_AMAX: k_tensor_scale<LB_SCHEME_AMAX><<<1, kThreads, 0, stream>>>(a, per_row, (unsigned)nparts); break;
+            case LB_SCHEME_ZP: k_tensor_scale<LB_SCHEME_ZP><<<1, kThreads, 0, stream>>>(a, per_row, (unsigned)nparts); break;
+            default: k_tensor_scale<LB_SCHEME_NVFP4><<<1, kThreads, 0, stream>>>(a, per_row, (unsigned)nparts); break;
+            }
             if ((r = q_launch_status("quantize kernel (tensor scale)")) != LOWBIT_OK)
                 return r;
             launch_elems_from(st, scheme, elem, a, stream);

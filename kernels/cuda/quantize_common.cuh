@@ -111,13 +111,14 @@ struct QArgs {
     size_t nctas;        // thread-block work items (rounds * segs scale blocks each)
     int vec;             // whole groups may use vector loads / stores
     int write_elems;     // 0: scales (and zero points) only
+    float s_t;           // NVFP4: the tensor scale the caller gives
 };
 
 // The scale of one block as the element encoders use it: exactly what the
 // reference reads back from the stored scale (and zero point).
 struct BScale {
-    uint32_t sc;   // MX: the E8M0 code
-    float s;       // AMAX / ZP: the stored scale as f32
+    uint32_t sc;   // MX: the E8M0 code; NVFP4: the E4M3 code
+    float s;       // AMAX / ZP: the stored scale as f32; NVFP4 (quantize): the divisor s_t * s_b
     int32_t zp;    // ZP: the stored zero point, decoded
 };
 
@@ -321,6 +322,16 @@ __device__ __forceinline__ uint32_t amax_encode_fast(int elem, float x, float s,
     return lb_amax_encode(elem, x, s, mode, rb);
 }
 
+// lb_nv_encode(elem, x, bs.sc, s_t, mode, rb) with its f32 divisor s_t * s_b
+// formed once per block (bs.s), and the fast form for a minifloat ELEM.
+template <int ELEM>
+__device__ __forceinline__ uint32_t nv_encode_fast(int elem, float x, const BScale &bs, int mode, uint32_t rb)
+{
+    if ((bs.sc & 0x7Fu) == 0x7Fu)
+        return lb_encode(elem, lb_f32_from_bits(0x7FC00000u), mode, 1, rb);
+    return elem_encode<ELEM>(elem, x / bs.s, mode, rb);
+}
+
 // One element's code against its block's scale (not yet masked to the width).
 template <int ELEM, int SCHEME>
 __device__ __forceinline__ uint32_t encode_one(int scheme, int elem, float x, const BScale &bs, int mode, uint32_t rb)
@@ -330,6 +341,8 @@ __device__ __forceinline__ uint32_t encode_one(int scheme, int elem, float x, co
         return mx_encode_fast<ELEM>(elem, x, bs.sc, mode, rb);
     if (sch == LB_SCHEME_AMAX)
         return amax_encode_fast<ELEM>(elem, x, bs.s, mode, rb);
+    if (sch == LB_SCHEME_NVFP4)
+        return nv_encode_fast<ELEM>(elem, x, bs, mode, rb);
     if (sch == LB_SCHEME_ZP)
         return (uint32_t)lb_zp_encode(elem, x, bs.s, bs.zp, mode, rb);
     return elem_encode<ELEM>(elem, x, mode, rb);  // plain: a saturating conversion

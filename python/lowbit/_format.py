@@ -5,7 +5,7 @@ Name grammar (case-insensitive; Format.parse and every `fmt` argument):
     name   := mx | nv | scaled | plain
     mx     := ("mx_" ELEM | "mxfp8_e4m3" | "mxfp8_e5m2" | "mxfp6_e3m2"
                | "mxfp6_e2m3" | "mxfp4" | "mxint8") ["_" BLOCK] ["/" RULE]
-    nv     := ("nv_" ELEM | "nvfp4") ["_" BLOCK]
+    nv     := ("nv_" ELEM | "nvfp4") ["_" BLOCK] ["_given"]
     scaled := ["fp8_"] ELEM "_" BLOCK ["_" SCALE] ["_zp"]
     plain  := ELEM ["_raw"]
     BLOCK  := "tensor" | "row" | "g" N | ["b"] R "x" C   (g N = 1 x N)
@@ -14,6 +14,8 @@ Name grammar (case-insensitive; Format.parse and every `fmt` argument):
     ELEM   := a lowbit dtype name: e4m3, e5m2, e4m3fnuz, e5m2fnuz, e3m2,
               e2m3, e2m1, int8, int4, uint4 (f32 / f16 / bf16 for plain)
 
+"_given" marks a tensor scale the caller gives (quantize's tensor_scale=)
+instead of one derived from the data.
 MX blocks default to g32, NVFP4-style blocks to g16; uint4 groups always
 carry a zero point, so "_zp" may be left out there.  These are also the
 spellings lowbit-sweep's --formats takes for single formats ("mxfp4",
@@ -29,7 +31,7 @@ import dataclasses
 import re
 
 from ._dtypes import ENUM, NAMES, WIDE, canonical
-from ._lib import DTYPE_COUNT, FMT_TENSOR_SCALE, FMT_ZERO_POINT, LIB, CFormat, check, fail
+from ._lib import DTYPE_COUNT, FMT_GIVEN_TENSOR_SCALE, FMT_TENSOR_SCALE, FMT_ZERO_POINT, LIB, CFormat, check, fail
 
 RULES = ("floor", "rceil", "ceil", "even")
 _MX_ALIASES = {"mxfp8_e4m3": "e4m3", "mxfp8_e5m2": "e5m2", "mxfp6_e3m2": "e3m2", "mxfp6_e2m3": "e2m3",
@@ -59,6 +61,9 @@ class Format:
     rule          MX scale rule ("floor", "rceil", "ceil", "even")
     zero_point    integer groups carry a zero point
     tensor_scale  an f32 per-tensor scale above the block scales (NVFP4)
+    given_tensor_scale
+                  with tensor_scale: quantize takes that scale from the caller
+                  (a calibrated one) instead of the data's amax
     """
     elem: str
     scale: object = None
@@ -67,6 +72,7 @@ class Format:
     rule: str = "floor"
     zero_point: bool = False
     tensor_scale: bool = False
+    given_tensor_scale: bool = False
 
     # ---- constructors mirroring the C ones -------------------------------
 
@@ -77,9 +83,11 @@ class Format:
         return cls._from_c(LIB.lowbit_format_mx(ENUM[canonical(elem, call)], _rule_value(rule, call)))
 
     @classmethod
-    def nvfp4(cls):
-        """E2M1 in 1 x 16 blocks, E4M3 scales, f32 tensor scale (lowbit_format_nvfp4)."""
-        return cls._from_c(LIB.lowbit_format_nvfp4())
+    def nvfp4(cls, given_tensor_scale=False):
+        """E2M1 in 1 x 16 blocks, E4M3 scales, f32 tensor scale (lowbit_format_nvfp4);
+        given_tensor_scale: quantize takes the tensor scale from the caller."""
+        f = cls._from_c(LIB.lowbit_format_nvfp4())
+        return dataclasses.replace(f, given_tensor_scale=True) if given_tensor_scale else f
 
     @classmethod
     def fp8_tensor(cls, elem="e4m3"):
@@ -118,14 +126,16 @@ class Format:
         return cls(elem=_DTYPE_BY_ENUM[c.elem],
                    scale=None if c.scale_type == DTYPE_COUNT else _DTYPE_BY_ENUM[c.scale_type],
                    block_rows=int(c.block_rows), block_cols=int(c.block_cols), rule=RULES[c.rule],
-                   zero_point=bool(c.flags & FMT_ZERO_POINT), tensor_scale=bool(c.flags & FMT_TENSOR_SCALE))
+                   zero_point=bool(c.flags & FMT_ZERO_POINT), tensor_scale=bool(c.flags & FMT_TENSOR_SCALE),
+                   given_tensor_scale=bool(c.flags & FMT_GIVEN_TENSOR_SCALE))
 
     def to_c(self):
         call = "Format"
         return CFormat(ENUM[canonical(self.elem, call)],
                        DTYPE_COUNT if self.scale is None else ENUM[canonical(self.scale, call)],
                        int(self.block_rows), int(self.block_cols), _rule_value(self.rule, call),
-                       (FMT_ZERO_POINT if self.zero_point else 0) | (FMT_TENSOR_SCALE if self.tensor_scale else 0))
+                       (FMT_ZERO_POINT if self.zero_point else 0) | (FMT_TENSOR_SCALE if self.tensor_scale else 0)
+                       | (FMT_GIVEN_TENSOR_SCALE if self.given_tensor_scale else 0))
 
     # ---- queries -------------------------------------------------------------
 
@@ -157,7 +167,7 @@ class Format:
         if self.scale == "e8m0":
             return "mx_%s_%s/%s" % (self.elem, block, self.rule)
         if self.scale == "e4m3" and self.tensor_scale:
-            return "nv_%s_%s" % (self.elem, block)
+            return "nv_%s_%s%s" % (self.elem, block, "_given" if self.given_tensor_scale else "")
         return "%s_%s_%s%s" % (self.elem, block, self.scale, "_zp" if self.zero_point else "")
 
     def __str__(self):
@@ -221,8 +231,11 @@ def _parse(name):
             elem, rest = toks[1], "_".join(toks[2:])
         else:
             elem, rest = "e2m1", body[len("nvfp4") + 1:]
+        given = rest == "given" or rest.endswith("_given")
+        if given:
+            rest = rest[:-len("given")].rstrip("_")
         br, bc = (1, 16) if not rest else (_block(rest) or bad("unknown block %r" % rest))
-        fmt = Format(elem, "e4m3", br, bc, tensor_scale=True)
+        fmt = Format(elem, "e4m3", br, bc, tensor_scale=True, given_tensor_scale=given)
     else:
         if rule:
             bad("scale rules apply to MX (E8M0) formats only")

@@ -16,11 +16,12 @@ HEADER_VERSION = (0, 1, 0)
 
 # Enum sizes of that header; checked against the library at load time.
 DTYPE_COUNT = 14
-STATUS_COUNT = 18
+STATUS_COUNT = 19
 BACKEND_COUNT = 8
 
 FMT_ZERO_POINT = 0x1
 FMT_TENSOR_SCALE = 0x2
+FMT_GIVEN_TENSOR_SCALE = 0x4
 GEMM_ALLOW_FAST = 0x1
 
 
@@ -169,8 +170,11 @@ def _load():
     if so is not None and so[0] != HEADER_VERSION[0]:
         raise ImportError("lowbit: %s is version %d.%d.%d; this package needs major version %d"
                           % ((path,) + so + (HEADER_VERSION[0],)))
+    unknown = b"LOWBIT_STATUS_UNKNOWN"
     if (lib.lowbit_dtype_name(DTYPE_COUNT - 1) is None or lib.lowbit_dtype_name(DTYPE_COUNT) is not None
-            or lib.lowbit_backend_name(BACKEND_COUNT - 1) is None):
+            or lib.lowbit_backend_name(BACKEND_COUNT - 1) is None
+            or lib.lowbit_status_string(STATUS_COUNT - 1) == unknown
+            or lib.lowbit_status_string(STATUS_COUNT) != unknown):
         raise ImportError("lowbit: the enums of %s differ from the header this package knows "
                           "(lowbit %d.%d.%d)" % ((path,) + HEADER_VERSION))
     return lib, path, so

@@ -172,12 +172,14 @@ class QTensor:
         return "QTensor(%s, shape=%s, grid=%s)" % (self.format.name, self.shape, self.grid)
 
 
-def quantize(x, fmt, rounding="rne", seed=0, offset=0):
+def quantize(x, fmt, rounding="rne", seed=0, offset=0, tensor_scale=None):
     """Quantize a 2-D float32 / float16 / bfloat16 array into format fmt.
 
     fmt: a lowbit.Format or a name ("mxfp4", "nvfp4", "int4_g128_f16_zp",
     ...).  Scales come from the data; elements always saturate.  rounding:
     "rne", "rtz" or "sr" (stochastic, keyed by seed and offset + r*cols + c).
+    tensor_scale: the calibrated tensor scale of a format with
+    given_tensor_scale ("nvfp4_given"), required there and refused elsewhere.
     """
     call = "lowbit.quantize"
     a = _matrix(x, call)
@@ -186,6 +188,13 @@ def quantize(x, fmt, rounding="rne", seed=0, offset=0):
         fail("LOWBIT_ERR_UNSUPPORTED", "quantize takes float32, float16 or bfloat16, not %s" % a.dtype, call)
     a = np.ascontiguousarray(a)
     q = QTensor(fmt, *a.shape)
+    if q.format.given_tensor_scale:
+        if tensor_scale is None:
+            fail("LOWBIT_ERR_NULL_POINTER", "%s needs tensor_scale" % q.format.name, call)
+        q._c.tensor_scale = float(tensor_scale)
+    elif tensor_scale is not None:
+        fail("LOWBIT_ERR_UNSUPPORTED", "%s derives its tensor scale from the data (given_tensor_scale is off)"
+             % q.format.name, call)
     opts = make_opts(rounding, False, seed, offset, call)
     check(LIB.lowbit_quantize(ctypes.byref(q._c), ENUM[src], a.ctypes.data if a.size else None,
                               a.shape[1], ctypes.byref(opts)), "%s(%s)" % (call, q.format.name))

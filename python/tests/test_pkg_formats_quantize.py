@@ -66,7 +66,8 @@ ALIASES = {
     "mxfp4": "mx_e2m1_g32/floor", "mxfp4/rceil": "mx_e2m1_g32/rceil", "mxfp8_e4m3": "mx_e4m3_g32/floor",
     "mxfp8_e5m2/even": "mx_e5m2_g32/even", "mxfp6_e3m2": "mx_e3m2_g32/floor", "mxfp6_e2m3": "mx_e2m3_g32/floor",
     "mxint8": "mx_int8_g32/floor", "mxfp4_g16": "mx_e2m1_g16/floor", "mx_e2m1": "mx_e2m1_g32/floor",
-    "nvfp4": "nv_e2m1_g16", "nv_e4m3_g32": "nv_e4m3_g32",
+    "nvfp4": "nv_e2m1_g16", "nv_e4m3_g32": "nv_e4m3_g32", "nvfp4_given": "nv_e2m1_g16_given",
+    "nv_e4m3_b2x16_given": "nv_e4m3_b2x16_given",
     "fp8_e4m3_row": "e4m3_row_f32", "fp8_e5m2_tensor": "e5m2_tensor_f32", "fp8_e4m3_1x128": "e4m3_g128_f32",
     "fp8_e4m3_128x128": "e4m3_b128x128_f32", "e4m3_b128x128": "e4m3_b128x128_f32", "e2m1_tensor": "e2m1_tensor_f32",
     "int4_g128_f16_zp": "int4_g128_f16_zp", "int8_row": "int8_row_f32", "uint4_g128_f16": "uint4_g128_f16_zp",
@@ -210,6 +211,34 @@ def test_int8_zero_point_hand_computed():
     want = np.clip(np.rint(x / s) + zp, -128, 127).astype(np.int8)
     assert np.array_equal(q.codes, want)
     assert np.array_equal(lowbit.dequantize(q), ((want.astype(np.float32) - zp) * s).astype(np.float32))
+
+
+def test_nvfp4_given_tensor_scale(oracle):
+    """A calibrated tensor scale: kept, block scales derived under it (the
+    oracle bindings' quantize on the same descriptor), the C name and flags."""
+    f = lowbit.Format.nvfp4(given_tensor_scale=True)
+    c = oracle.format_nvfp4()
+    c.flags |= oracle.FMT_GIVEN_TENSOR_SCALE
+    assert c_fields(f.to_c()) == c_fields(c) and f.name == oracle.format_name(c) == "nv_e2m1_g16_given"
+    assert lowbit.Format.parse(f.name) == f
+    x = np.zeros((1, 32), np.float32)
+    x[0, :3] = [24, 5, -9]
+    x[0, 16:19] = [30000, 448, -100]
+    q = lowbit.quantize(x, f, tensor_scale=0.5)
+    assert q.tensor_scale == 0.5
+    assert bits(q.scales).tolist() == [[0x50, 0x7E]]   # 24/6/0.5 = 8; 10000 clamps to 448
+    want = oracle.quantize(c, x, tensor_scale=0.5)
+    assert np.array_equal(bits(q.codes), want.codes())
+    assert lowbit.dequantize(q)[0, 16] == 6 * 224
+    with pytest.raises(lowbit.LowbitError) as e:
+        lowbit.quantize(x, f, tensor_scale=0.0)
+    assert e.value.status_name == "LOWBIT_ERR_OUT_OF_RANGE" and "tensor_scale" in e.value.detail
+    with pytest.raises(lowbit.LowbitError) as e:
+        lowbit.quantize(x, f)
+    assert e.value.status_name == "LOWBIT_ERR_NULL_POINTER"
+    with pytest.raises(lowbit.LowbitError) as e:
+        lowbit.quantize(x, "nvfp4", tensor_scale=0.5)
+    assert e.value.status_name == "LOWBIT_ERR_UNSUPPORTED"
 
 
 def test_nvfp4_hand_computed():

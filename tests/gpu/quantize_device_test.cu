@@ -16,8 +16,10 @@
 //     column strips, row bands, and blocks whose columns do not start on a
 //     byte, which take the two-kernel path); per-tensor FP8 / INT8 / INT4 /
 //     UINT4 / FP4 (one scale: the grid-wide reduction on the larger shapes);
-//     dequantize-only NVFP4 (and NVFP4-style E4M3 elements), quantized on
-//     the host;
+//     NVFP4 (and NVFP4-style E4M3 / E3M2 elements, 2-D blocks, blocks that
+//     share bytes, one block) under a given tensor scale; dequantize-only
+//     NVFP4 with the tensor scale derived from the data, quantized on the
+//     host;
 //   - shapes 1x1, 3x33, 7x100, 130x257, 5x2100 (every source type, rounding
 //     mode and two stride layouts each; 5x2100 gives an odd number of
 //     one-thread-block blocks, e.g. int4 zero points per row), 256x4096
@@ -35,8 +37,9 @@
 //     random bytes in data, scales and zero points (NaN / Inf / negative
 //     scale codes, padding bits) with several tensor scales.
 // Then argument checks: host / pinned / stack pointers for every buffer
-// (LOWBIT_ERR_WRONG_MEMORY, nothing written), NVFP4 quantize
-// (LOWBIT_ERR_UNSUPPORTED), non-device backends, zero sizes, NULL, enums,
+// (LOWBIT_ERR_WRONG_MEMORY, nothing written), NVFP4 quantize without a
+// given tensor scale (LOWBIT_ERR_UNSUPPORTED) and with a bad one
+// (LOWBIT_ERR_OUT_OF_RANGE), non-device backends, zero sizes, NULL, enums,
 // aliasing, stochastic offset overflow, managed memory, a non-blocking
 // stream.
 //
@@ -155,7 +158,17 @@ static std::vector<Fmt> make_formats()
     add(mk(LOWBIT_INT4, LOWBIT_BF16, 0, 0, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_ZERO_POINT));
     add(mk(LOWBIT_UINT4, LOWBIT_F16, 0, 0, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_ZERO_POINT));
     add(mk(LOWBIT_E2M1, LOWBIT_F32, 0, 0));  // 4-bit elements: partials in half-byte rows
-    // Dequantize only (quantized on the host).
+    // NVFP4 under a given tensor scale (see given_ts): the one way it quantizes
+    // on the device; one-row blocks, blocks sharing bytes (the two-kernel
+    // path), 2-D blocks, and one block for the whole tensor (the grid-wide
+    // reduction).
+    const uint32_t kGiven = LOWBIT_FMT_TENSOR_SCALE | LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+    add(mk(LOWBIT_E2M1, LOWBIT_E4M3, 1, 16, LOWBIT_SCALE_FLOOR, kGiven), false, true);
+    add(mk(LOWBIT_E4M3, LOWBIT_E4M3, 1, 16, LOWBIT_SCALE_FLOOR, kGiven));
+    add(mk(LOWBIT_E2M1, LOWBIT_E4M3, 4, 16, LOWBIT_SCALE_FLOOR, kGiven));
+    add(mk(LOWBIT_E2M1, LOWBIT_E4M3, 1, 5, LOWBIT_SCALE_FLOOR, kGiven));
+    add(mk(LOWBIT_E3M2, LOWBIT_E4M3, 0, 0, LOWBIT_SCALE_FLOOR, kGiven));
+    // Dequantize only (quantized on the host: the tensor scale derived from the data).
     add(lowbit_format_nvfp4(), true, true);
     add(mk(LOWBIT_E4M3, LOWBIT_E4M3, 1, 16, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_TENSOR_SCALE), true);
     add(mk(LOWBIT_E3M2, LOWBIT_E4M3, 1, 32, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_TENSOR_SCALE), true);
@@ -520,6 +533,20 @@ static bool check_dequant(Bufs &B, const lowbit_qtensor &hq, const lowbit_qtenso
     return report("dequantized output", B.dst, F, c, extra);
 }
 
+// A given tensor scale for master data m: the one its amax would derive,
+// the smallest allowed (block scales clamp at 448, elements saturate), or
+// that one scaled by 2^-3 or 5.5 (some blocks saturate, some lose codes).
+static float given_ts(const std::vector<float> &m, lowbit_dtype elem, uint64_t seed)
+{
+    float amax = 0.0f;
+    for (float v : m)
+        if (std::isfinite(v) && std::fabs(v) > amax)
+            amax = std::fabs(v);
+    const double derived = amax > 0.0f ? (double)amax / (448.0 * lowbit_dtype_max(elem)) : 1.0;
+    const double pick[] = {derived, 0x1p-126, derived * 0x1p-3, derived * 5.5};
+    return (float)std::fmin(std::fmax(pick[mix64(seed) % 4], 0x1p-126), 0x1p127);
+}
+
 static void run_case(Bufs &B, const Fmt &F, const Case &c, cudaStream_t s)
 {
     lowbit_qtensor q;
@@ -553,6 +580,8 @@ static void run_case(Bufs &B, const Fmt &F, const Case &c, cudaStream_t s)
     dq.data = B.data.dptr();
     dq.scales = q.scales_bytes ? B.scales.dptr() : nullptr;
     dq.zero_points = q.zero_points_bytes ? B.zps.dptr() : nullptr;
+    if (F.f.flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE)
+        hq.tensor_scale = dq.tensor_scale = given_ts(m, F.f.elem, c.seed);
     lowbit_convert_opts o = {(lowbit_rounding)c.mode, 0, c.seed * 0x9E3779B97F4A7C15ull + 1, c.offset};
 
     bool ok = true;
@@ -741,12 +770,22 @@ static void api_checks()
         CK(cudaFreeHost(pinned));
     }
 
-    // NVFP4 is refused for quantize (its tensor scale is a host field), whatever the pointers.
+    // NVFP4 without a given tensor scale is refused for quantize (a derived one
+    // would go to a host field), whatever the pointers; a given one that is not
+    // a positive normal finite f32 is refused as on the host.
     {
         lowbit_format nv = lowbit_format_nvfp4();
         lowbit_qtensor q = qt(nv);
         lowbit_status s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
         expect(s == LOWBIT_ERR_UNSUPPORTED && untouched(), "quantize NVFP4 -> LOWBIT_ERR_UNSUPPORTED, nothing written");
+        nv.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+        for (float ts : {0.0f, -1.0f, 0x1p-127f, INFINITY, NAN}) {
+            q = qt(nv);
+            q.tensor_scale = ts;
+            s = lowbit_quantize_device(LBT_BACKEND, &q, LOWBIT_F32, d_src, cols, &o, nullptr);
+            expect(s == LOWBIT_ERR_OUT_OF_RANGE && untouched(),
+                   "quantize NVFP4 with a bad given tensor scale -> LOWBIT_ERR_OUT_OF_RANGE, nothing written");
+        }
     }
 
     // Backends that are not the device backend under test.

@@ -35,9 +35,11 @@ SCALE_FLOOR, SCALE_RCEIL, SCALE_CEIL, SCALE_EVEN = 0, 1, 2, 3
 SCALE_RULE_NAMES = ["floor", "rceil", "ceil", "even"]
 FMT_ZERO_POINT = 0x1
 FMT_TENSOR_SCALE = 0x2
+FMT_GIVEN_TENSOR_SCALE = 0x4
 GEMM_ALLOW_FAST = 0x1
 OK = 0
 ERR_PACK_MISMATCH = 17
+ERR_OUT_OF_RANGE = 18
 
 BACKEND_AUTO, BACKEND_REF, BACKEND_AVX2, BACKEND_AVX512, BACKEND_AMX, BACKEND_NEON, BACKEND_CUDA, \
     BACKEND_HIP = range(8)
@@ -400,15 +402,20 @@ def _matrix_source(x, src_type):
     return a, src_type, stride
 
 
-def quantize(fmt, x, rounding=ROUND_NEAREST_EVEN, seed=0, offset=0, row_stride=None, src_type=None):
+def quantize(fmt, x, rounding=ROUND_NEAREST_EVEN, seed=0, offset=0, row_stride=None, src_type=None,
+             tensor_scale=None):
     """Quantize a 2-D f32/f16/bf16 array (a view with a row stride > cols is
-    passed as such).  Returns the QTensor."""
+    passed as such).  tensor_scale: set in the descriptor first (a format
+    with FMT_GIVEN_TENSOR_SCALE reads it).  Returns the QTensor."""
     a, st, stride = _matrix_source(x, src_type)
     rows, cols = a.shape
     q = QTensor(fmt, rows, cols, row_stride)
+    if tensor_scale is not None:
+        q.c.tensor_scale = tensor_scale
     opts = make_opts(rounding, 0, seed, offset)
+    call = "lowbit_quantize(%s)" % format_name(fmt)  # (before the call: any call resets the last error)
     _check(LIB.lowbit_quantize(ctypes.byref(q.c), st, a.ctypes.data if a.size else None, stride,
-                               ctypes.byref(opts)), "lowbit_quantize(%s)" % format_name(fmt))
+                               ctypes.byref(opts)), call)
     return q
 
 

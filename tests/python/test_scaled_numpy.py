@@ -224,13 +224,17 @@ def model_mx(x, elem, rule):
 NV_MIN_SB = 2.0 ** -9
 
 
-def model_nvfp4(x):
+def model_nvfp4(x, given_s_t=None):
+    """NVFP4; given_s_t: a tensor scale the caller gives (FMT_GIVEN_TENSOR_SCALE)
+    instead of the one derived from the tensor's amax."""
     elem = lb.E2M1
     grid = Grid(*x.shape, 1, 16)
     amax, _, _, nonfin = block_stats(x, grid)
     fin = np.isfinite(x)
     amax_t = F32(np.abs(np.where(fin, x, 0)).max()) if x.size else F32(0)
-    if amax_t == 0:
+    if given_s_t is not None:
+        s_t = F32(given_s_t)
+    elif amax_t == 0:
         s_t = F32(1)
     else:
         s_t = F32(amax_t / F32(448.0 * 6.0))
@@ -557,6 +561,40 @@ def test_stochastic_quantize_reproducible_and_chunkable():
         check_equal("stochastic quantize chunked " + name, np.concatenate(parts), a.codes(), x)
         c = lb.quantize(fmt, x, rounding=lb.ROUND_STOCHASTIC, seed=1)
         assert np.count_nonzero(c.codes() != a.codes()) > 0
+
+
+def test_nvfp4_given_tensor_scale():
+    """NVFP4 with FMT_GIVEN_TENSOR_SCALE against the NumPy model under the same
+    tensor scale: the derived one (same bits as plain NVFP4), the smallest
+    allowed (blocks saturate at 448 and +-6), and 2^k multiples of it; the
+    given scale is kept; invalid ones are refused."""
+    fmt = lb.format_nvfp4()
+    fmt.flags |= lb.FMT_GIVEN_TENSOR_SCALE
+    assert lb.format_check(fmt) == lb.OK, lb.last_error()
+    assert lb.format_name(fmt) == "nv_e2m1_g16_given"
+    rng = np.random.default_rng(0x61BE)
+    cases = 0
+    for dist in DISTS:
+        for rows, cols in ((1, 16), (3, 47), (17, 160)):
+            x = gen(dist, rows, cols, rng, fmt)
+            x32 = x.astype(F32)
+            derived = model_nvfp4(x32)["tensor_scale"]
+            for s_t in (derived, F32(2.0 ** -126), F32(derived * F32(2.0 ** -5)), F32(derived * F32(12.5))):
+                s_t = F32(min(max(float(s_t), 2.0 ** -126), 2.0 ** 127))
+                q = lb.quantize(fmt, x, tensor_scale=s_t)
+                ref = model_nvfp4(x32, given_s_t=s_t)
+                compare(fmt, x32, q, ref, "%s %dx%d given %r" % (dist, rows, cols, float(s_t)))
+                cases += 1
+            plain = lb.quantize(lb.format_nvfp4(), x)
+            same = lb.quantize(fmt, x, tensor_scale=plain.tensor_scale)
+            assert np.array_equal(same.codes(), plain.codes()) and np.array_equal(same.scale_codes(),
+                                                                                   plain.scale_codes())
+    assert cases == len(DISTS) * 3 * 4
+    x = np.ones((1, 16), dtype=F32)
+    for bad in (0.0, -1.0, 2.0 ** -127, np.inf, np.nan):
+        with pytest.raises(lb.LowbitError) as e:
+            lb.quantize(fmt, x, tensor_scale=bad)
+        assert e.value.status == lb.ERR_OUT_OF_RANGE and "tensor_scale" in str(e.value)
 
 
 def test_format_helpers():

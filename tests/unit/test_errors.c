@@ -6,6 +6,8 @@
  * buffers (and the qtensor descriptor) are checked byte for byte afterwards.
  */
 #include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +243,28 @@ Test(errors, quantize_bad_descriptors)
     q_fail(&mx, q, LOWBIT_F32, s, 64, NULL, LOWBIT_ERR_UNSUPPORTED, "ZERO_POINT", "zp with float elem");
     q = mx.q; q.format.flags = LOWBIT_FMT_TENSOR_SCALE; /* tensor scale on E8M0 scales */
     q_fail(&mx, q, LOWBIT_F32, s, 64, NULL, LOWBIT_ERR_UNSUPPORTED, "TENSOR_SCALE", "TENSOR_SCALE on MX");
+    q = nv.q; q.format.flags = LOWBIT_FMT_GIVEN_TENSOR_SCALE; /* a given tensor scale needs the tensor scale */
+    q_fail(&nv, q, LOWBIT_F32, s, 64, NULL, LOWBIT_ERR_UNSUPPORTED, "GIVEN_TENSOR_SCALE", "GIVEN w/o TENSOR_SCALE");
+    q = i4.q; q.format.flags = LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+    q_fail(&i4, q, LOWBIT_F32, s, 64, NULL, LOWBIT_ERR_UNSUPPORTED, "GIVEN_TENSOR_SCALE", "GIVEN on f16 scales");
+    /* a given tensor scale that is not a positive normal finite f32 */
+    {
+        const float bad_ts[] = {0.0f, -0.0f, -1.0f, 0x1p-127f, 0x1p-149f, INFINITY, -INFINITY, NAN};
+        for (size_t k = 0; k < sizeof bad_ts / sizeof bad_ts[0]; k++) {
+            q = nv.q;
+            q.format.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+            q.tensor_scale = bad_ts[k];
+            q_fail(&nv, q, LOWBIT_F32, s, 64, NULL, LOWBIT_ERR_OUT_OF_RANGE, "q->tensor_scale", "bad given tensor scale");
+        }
+        q = nv.q; /* the smallest and the largest allowed */
+        q.format.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+        q.tensor_scale = 0x1p-126f;
+        expect_status(lowbit_quantize(&q, LOWBIT_F32, s, 64, NULL), LOWBIT_OK, NULL, "given tensor scale 2^-126");
+        cr_expect_eq(q.tensor_scale, 0x1p-126f, "a given tensor scale is kept");
+        q.tensor_scale = FLT_MAX;
+        expect_status(lowbit_quantize(&q, LOWBIT_F32, s, 64, NULL), LOWBIT_OK, NULL, "given tensor scale FLT_MAX");
+        cr_expect_eq(q.tensor_scale, FLT_MAX, "a given tensor scale is kept");
+    }
     q = mx.q; q.format.elem = LOWBIT_F32;
     q_fail(&mx, q, LOWBIT_F32, s, 64, NULL, LOWBIT_ERR_UNSUPPORTED, "elem", "f32 element");
     q = i4.q; q.format.rule = LOWBIT_SCALE_CEIL; /* scale rules are for E8M0 only */

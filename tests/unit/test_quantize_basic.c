@@ -392,6 +392,53 @@ Test(quantize, nvfp4)
     cr_expect_eq(u.scales[0], 0x7E); /* 6 / 6 / (6/2688) = 448 (within f32 rounding of s_t) */
 }
 
+/* A given (calibrated) tensor scale: kept, and only the block scales come
+ * from the data.  s_t = 0.5: block 0 amax 24: s_b = E4M3(24 / 6 / 0.5) = 8
+ * (0x50), divisor 4: 24 -> 6 0x7; 5 -> 1.25 -> tie 1|1.5 -> 1 0x2; -9 ->
+ * -2.25 -> -2 0xC.  Block 1 amax 30000: 30000 / 6 / 0.5 = 10000 clamps to
+ * 448 (0x7E), divisor 224: 30000 -> 133.9 saturates to 6 0x7; 448 -> 2 0x4;
+ * -100 -> -0.45 -> -0.5 0x9.  The same data with the derived tensor scale
+ * (30000 / 2688) would not saturate. */
+Test(quantize, nvfp4_given_tensor_scale)
+{
+    float x[32] = {0};
+    uint32_t want[32] = {0};
+    x[0] = 24, want[0] = 0x7;
+    x[1] = 5, want[1] = 0x2;
+    x[2] = -9, want[2] = 0xC;
+    x[16] = 30000, want[16] = 0x7;
+    x[17] = 448, want[17] = 0x4;
+    x[18] = -100, want[18] = 0x9;
+    lowbit_format f = lowbit_format_nvfp4();
+    f.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+    char name[64];
+    cr_expect_str_eq(lowbit_format_name(&f, name, sizeof name), "nv_e2m1_g16_given");
+    qt t;
+    qt_init(&t, f, 1, 32, 0);
+    t.q.tensor_scale = 0.5f;
+    qt_quantize(&t, LOWBIT_F32, x, 32);
+    cr_expect_eq(t.q.tensor_scale, 0.5f);
+    expect_codes(&t, want);
+    expect_scale_bytes(&t, (const uint8_t[]){0x50, 0x7E}, 2);
+    float dq[32];
+    for (int c = 0; c < 32; c++)
+        dq[c] = ev(LOWBIT_E2M1, want[c], c < 16 ? 4.0f : 224.0f);
+    cr_expect_eq(dq[16], 1344.0f);
+    expect_dequant(&t, dq);
+
+    /* Given the scale the data would derive, the bits are those of plain NVFP4. */
+    qt d, g;
+    qt_init(&d, lowbit_format_nvfp4(), 1, 32, 0);
+    qt_quantize(&d, LOWBIT_F32, x, 32);
+    cr_expect_eq(d.q.tensor_scale, 30000.0f / 2688.0f);
+    qt_init(&g, f, 1, 32, 0);
+    g.q.tensor_scale = d.q.tensor_scale;
+    qt_quantize(&g, LOWBIT_F32, x, 32);
+    cr_expect_eq(memcmp(g.data, d.data, 16), 0);
+    cr_expect_eq(memcmp(g.scales, d.scales, 2), 0);
+    cr_expect_eq(g.q.tensor_scale, d.q.tensor_scale);
+}
+
 /* ---- FP8 with f32 scales ------------------------------------------------ */
 
 Test(quantize, fp8_per_tensor)

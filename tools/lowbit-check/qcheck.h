@@ -37,11 +37,14 @@ typedef struct qmatrix {
     size_t rows, cols, stride;
     uint8_t *bytes;
     float *vals;
+    float given_ts; /* LOWBIT_FMT_GIVEN_TENSOR_SCALE: the caller's tensor scale (1 otherwise) */
 } qmatrix;
 
 void qmatrix_make(qmatrix *m, const lowbit_format *f, lowbit_dtype st, size_t rows, size_t cols, size_t stride,
                   int dist, rng *g);
 void qmatrix_free(qmatrix *m);
+/* q->tensor_scale = m->given_ts where q's format gives its tensor scale. */
+void qmatrix_give_ts(const qmatrix *m, lowbit_qtensor *q);
 
 /* The harness's model of quantize: scales, zero points, tensor scale and
  * element codes of the matrix (model.c element rounding, f32 arithmetic

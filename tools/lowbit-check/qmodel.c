@@ -200,7 +200,10 @@ void qmodel_quantize(const lowbit_format *f, const qmatrix *m, int mode, uint64_
     x->tensor_scale = 1.0f;
 
     float s_t = 1.0f;
-    if (scheme == LB_SCHEME_NVFP4) {
+    if (f->flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE) {
+        s_t = m->given_ts; /* the caller's, kept as given */
+        x->tensor_scale = s_t;
+    } else if (scheme == LB_SCHEME_NVFP4) {
         stats all;
         block_stats(m, 0, rows, 0, cols, &all);
         s_t = all.amax == 0.0f ? 1.0f : all.amax / (448.0f * nv_elem_max(e));
@@ -459,6 +462,7 @@ static void qmodel_format(const check_format *cf)
                          (unsigned long long)p.offset);
                 qbuf q;
                 qbuf_alloc(&q, f, rows, cols, (size_t)(k % 2), 0, rng_u64(&g));
+                qmatrix_give_ts(&m, &q.q);
                 if (run_quantize(&r, qref, &q, wides[w], m.bytes, m.stride, 0, &p, ctx) == 0) {
                     qexpect x;
                     qmodel_quantize(f, &m, mode, p.seed, p.offset, &x);
@@ -646,6 +650,7 @@ static void qbound_format(const check_format *cf)
             snprintf(ctx, sizeof ctx, "%s %zux%zu %s dist %d", cf->name, rows, cols, mode_name(mode), dist);
             qbuf q;
             qbuf_alloc(&q, f, rows, cols, 0, 0, rng_u64(&g));
+            qmatrix_give_ts(&m, &q.q);
             if (run_quantize(&r, qref, &q, LOWBIT_F32, m.bytes, cols, 0, &p, ctx) == 0) {
                 inject_fault(f->elem, q.q.data, cols);
                 gbuf out;
@@ -963,8 +968,8 @@ static void qedges(void)
                 continue;
             if (s == 0 && f->block_rows == 1)
                 mx_edges(r, &list[i], &g);
-            else if (s == 1 && f->block_rows == 1)
-                nv_edges(r, &list[i], &g);
+            else if (s == 1 && f->block_rows == 1 && !(f->flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE))
+                nv_edges(r, &list[i], &g); /* (given tensor scales: the qmodel rows) */
             else if (s == 2)
                 amax_edges(r, &list[i], &g);
             else if (s == 3)

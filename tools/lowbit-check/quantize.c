@@ -66,6 +66,11 @@ void check_formats(const check_format **list, size_t *n)
         add_fmt(raw_fmt(LOWBIT_E4M3, LOWBIT_E4M3, 1, 16, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_TENSOR_SCALE));
         add_fmt(raw_fmt(LOWBIT_E3M2, LOWBIT_E4M3, 1, 32, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_TENSOR_SCALE));
         add_fmt(raw_fmt(LOWBIT_E2M1, LOWBIT_E4M3, 4, 16, LOWBIT_SCALE_FLOOR, LOWBIT_FMT_TENSOR_SCALE));
+        /* NVFP4 under a calibrated (given) tensor scale */
+        add_fmt(raw_fmt(LOWBIT_E2M1, LOWBIT_E4M3, 1, 16, LOWBIT_SCALE_FLOOR,
+                        LOWBIT_FMT_TENSOR_SCALE | LOWBIT_FMT_GIVEN_TENSOR_SCALE));
+        add_fmt(raw_fmt(LOWBIT_E4M3, LOWBIT_E4M3, 2, 16, LOWBIT_SCALE_FLOOR,
+                        LOWBIT_FMT_TENSOR_SCALE | LOWBIT_FMT_GIVEN_TENSOR_SCALE));
         add_fmt(lowbit_format_fp8_tensor(LOWBIT_E4M3));
         add_fmt(lowbit_format_fp8_tensor(LOWBIT_E5M2));
         add_fmt(lowbit_format_fp8_row(LOWBIT_E4M3));
@@ -264,10 +269,37 @@ void qmatrix_make(qmatrix *m, const lowbit_format *f, lowbit_dtype st, size_t ro
     m->bytes = malloc(hx_bytes(st, total) + 4);
     pack_codes(st, codes, total, m->bytes);
     m->vals = malloc((rows * cols + 1) * sizeof *m->vals);
+    float amax = 0.0f;
     for (size_t r = 0; r < rows; r++)
-        for (size_t c = 0; c < cols; c++)
-            m->vals[r * cols + c] = f32_from_bits(mdl_decode_f32(st, codes[r * stride + c]));
+        for (size_t c = 0; c < cols; c++) {
+            float v = f32_from_bits(mdl_decode_f32(st, codes[r * stride + c]));
+            m->vals[r * cols + c] = v;
+            if (isfinite(v) && fabsf(v) > amax)
+                amax = fabsf(v);
+        }
     free(codes);
+    /* A given tensor scale: the one amax would give, the smallest allowed
+     * (every block scale clamps at 448 and the elements saturate), or that
+     * one times 2^-4 .. 2^4 and a random mantissa (some blocks saturate,
+     * some lose their low codes). */
+    m->given_ts = 1.0f;
+    if (f->flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE) {
+        double derived = amax > 0.0f ? (double)amax / (448.0 * mdl_max(f->elem)) : 1.0, ts;
+        uint32_t pick = rng_below(g, 6);
+        if (pick == 0)
+            ts = derived;
+        else if (pick == 1)
+            ts = 0x1p-126;
+        else
+            ts = ldexp(derived * (1.0 + rng_unit(g)), (int)rng_below(g, 9) - 4);
+        m->given_ts = (float)fmin(fmax(ts, 0x1p-126), 0x1p127);
+    }
+}
+
+void qmatrix_give_ts(const qmatrix *m, lowbit_qtensor *q)
+{
+    if (q->format.flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE)
+        q->tensor_scale = m->given_ts;
 }
 
 void qmatrix_free(qmatrix *m)
@@ -462,9 +494,11 @@ static void check_format_q(const lb_kernel *k, const lb_kernel *ref, const check
                          (unsigned long long)p.seed, (unsigned long long)p.offset);
                 qbuf want, got;
                 qbuf_alloc(&want, f, rows, cols, 0, 0, rng_u64(&g));
+                qmatrix_give_ts(&m, &want.q);
                 if (run_quantize(&r, qref, &want, st, m.bytes, sstride, 0, &p, ctx) == 0) {
                     if (quant) {
                         qbuf_alloc(&got, f, rows, cols, extra, mis, rng_u64(&g));
+                        qmatrix_give_ts(&m, &got.q);
                         if (run_quantize(&r, k, &got, st, m.bytes, sstride, smis, &p, ctx) == 0) {
                             inject_fault(f->elem, got.q.data, cols);
                             compare_q(&r, ctx, &m, &want.q, &got.q);
