@@ -131,10 +131,14 @@ __global__ void __launch_bounds__(kThreads) k_gemm_bs(const lb_gemm_job j)
 
 extern "C" int lb_cuda_gemm_block_scaled_covers(const lb_gemm_job *j, int arch)
 {
+    // Only where its arch-specific cubin was built (meson.build defines the
+    // macros): elsewhere the kernels would be the PTX's traps.
+    bool built = false;
+#if defined(LOWBIT_CUDA_SM120A)
+    built |= arch == 120;
+#endif
 #if defined(LOWBIT_CUDA_SM121A)
-    const bool built = arch == 120 || arch == 121;
-#else
-    const bool built = arch == 120;  // (no sm_121a cubin: on cc 12.1 the kernels would be the PTX's traps)
+    built |= arch == 121;
 #endif
     return built && lbs::bs_kind(*j) >= 0;
 }

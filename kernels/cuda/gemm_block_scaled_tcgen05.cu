@@ -184,8 +184,12 @@ __global__ void __launch_bounds__(kThreads, 1) k_gemm_t5(const lb_gemm_job j)
 
 extern "C" int lb_cuda_gemm_block_scaled_tc5_covers(const lb_gemm_job *j, int arch)
 {
-    // (An arch-specific cubin runs on its own compute capability alone.)
-    bool built = arch == 100;
+    // (An arch-specific cubin runs on its own compute capability alone;
+    // meson.build defines the macro of each one built.)
+    bool built = false;
+#if defined(LOWBIT_CUDA_SM100A)
+    built |= arch == 100;
+#endif
 #if defined(LOWBIT_CUDA_SM103A)
     built |= arch == 103;
 #endif

@@ -155,8 +155,15 @@ __global__ void __launch_bounds__(kThreads) k_gemm_fp8_wgmma(const lb_gemm_job j
 
 extern "C" int lb_cuda_gemm_fp8_wgmma_covers(const lb_gemm_job *j, int arch)
 {
-    // wgmma exists on sm_90a only (the sm_90a code runs on 9.0 devices alone).
+    // wgmma exists on sm_90a only (the sm_90a code runs on 9.0 devices alone),
+    // and only where that cubin was built.
+#if defined(LOWBIT_CUDA_SM90A)
     return arch == 90 && lbm::fp8_covers(*j);
+#else
+    (void)j;
+    (void)arch;
+    return 0;
+#endif
 }
 
 extern "C" lowbit_status lb_cuda_gemm_fp8_wgmma(const lb_gemm_job *j, void *stream)
