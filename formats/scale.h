@@ -182,21 +182,27 @@ LB_HD uint32_t lb_nv_block_scale_code(const lb_block_stats *st, int elem, float 
     return code == 0 ? 0x01u : code;
 }
 
+/* The f32 product s_t * s_b of the tensor scale and block scale code sb:
+ * what elements are divided by (encode) and multiplied with (decode). */
+LB_HD float lb_nv_divisor(uint32_t sb, float s_t)
+{
+    return s_t * lb_mf_decode(lb_spec_e4m3(), sb);
+}
+
 /* Elements are elem(x / (s_t * s_b)): a division, with the product of the
  * two scales rounded to f32 first. */
 LB_HD uint32_t lb_nv_encode(int elem, float x, uint32_t sb, float s_t, int mode, uint32_t rbits)
 {
     if ((sb & 0x7Fu) == 0x7Fu)
         return lb_encode(elem, lb_f32_from_bits(0x7FC00000u), mode, 1, rbits);
-    float denom = s_t * lb_mf_decode(lb_spec_e4m3(), sb);
-    return lb_encode(elem, x / denom, mode, 1, rbits);
+    return lb_encode(elem, x / lb_nv_divisor(sb, s_t), mode, 1, rbits);
 }
 
 LB_HD float lb_nv_decode(int elem, uint32_t code, uint32_t sb, float s_t)
 {
     if ((sb & 0x7Fu) == 0x7Fu)
         return lb_f32_from_bits(0x7FC00000u);
-    return lb_decode(elem, code) * (s_t * lb_mf_decode(lb_spec_e4m3(), sb));
+    return lb_decode(elem, code) * lb_nv_divisor(sb, s_t);
 }
 
 /* ---- f32 / f16 / bf16 scales: symmetric amax, or min/max with zero point */

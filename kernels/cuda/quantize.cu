@@ -115,7 +115,7 @@ __device__ __forceinline__ uint32_t block_scale(const QArgs &a, int elem, unsign
     } else if constexpr (SCHEME == LB_SCHEME_NVFP4) {
         code = lb_nv_block_scale_code(&st, elem, a.s_t);
         bs->sc = code;
-        bs->s = a.s_t * lb_mf_decode(lb_spec_e4m3(), code);
+        bs->s = lb_nv_divisor(code, a.s_t);
     } else {
         code = SCHEME == LB_SCHEME_AMAX ? lb_amax_scale_code(&st, elem, a.stype)
                                         : lb_zp_scale_code(&st, elem, a.stype);
@@ -276,7 +276,7 @@ __device__ __forceinline__ BScale read_enc_scale(const QArgs &a, int sch, int el
 {
     BScale bs = read_scale(sch, elem, a.stype, a.scales, a.zps, b);
     if (sch == LB_SCHEME_NVFP4)
-        bs.s = a.s_t * lb_mf_decode(lb_spec_e4m3(), bs.sc);
+        bs.s = lb_nv_divisor(bs.sc, a.s_t);
     return bs;
 }
 

@@ -186,7 +186,7 @@ LBV_FI qparams block_params(const lb_qjob *j, const lowbit_qtensor *q, int schem
     case LB_SCHEME_NVFP4: {
         uint32_t sb = ((const uint8_t *)q->scales)[b];
         p.nan = (sb & 0x7Fu) == 0x7Fu;
-        p.f = j->s_t * lb_mf_decode(lb_spec_e4m3(), sb);
+        p.f = lb_nv_divisor(sb, j->s_t);
         break;
     }
     case LB_SCHEME_AMAX:
