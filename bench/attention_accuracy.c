@@ -7,7 +7,8 @@
  * channels (every 16th channel x 12, as the K caches of real LLMs have),
  * plus a per-token drift, Llama-like heads (32 query heads over 8 kv heads,
  * head_dim 128), a causal prefill of 256 tokens and a decode step against
- * 2048.  Prints a Markdown table (docs/attention-accuracy.md).
+ * 2048.  FP8 per-head scales and NVFP4 per-head tensor scales come from each
+ * head's amax.  Prints a Markdown table (docs/attention-accuracy.md).
  */
 #include <lowbit.h>
 #include <math.h>
@@ -32,7 +33,10 @@ static void run(const char *name, lowbit_format f, const float *k, const float *
 {
     float hs[HKV];
     lowbit_kv_cache kc = {.format = f, .head_dim = D, .kv_heads = HKV, .page_tokens = PT, .head_scales = hs}, vc;
-    /* per-head FP8 scales from the data's amax, as a calibration would */
+    /* Per-head scales from the data's amax, as a calibration would: FP8's
+     * maps it to the element's largest value; NVFP4's tensor scale maps it
+     * to the largest block scale (448) times the element's largest value. */
+    const int nv = f.scale_type == LOWBIT_E4M3;
     for (int h = 0; h < HKV; h++) {
         float amax = 0;
         for (size_t t = 0; t < len; t++)
@@ -40,7 +44,8 @@ static void run(const char *name, lowbit_format f, const float *k, const float *
                 float a = fmaxf(fabsf(k[(t * HKV + h) * D + d]), fabsf(v[(t * HKV + h) * D + d]));
                 amax = a > amax ? a : amax;
             }
-        hs[h] = amax / (float)lowbit_dtype_max(f.elem == LOWBIT_E5M2 ? LOWBIT_E5M2 : LOWBIT_E4M3);
+        hs[h] = nv ? amax / (448.0f * (float)lowbit_dtype_max(f.elem))
+                   : amax / (float)lowbit_dtype_max(f.elem == LOWBIT_E5M2 ? LOWBIT_E5M2 : LOWBIT_E4M3);
     }
     size_t pb;
     if (lowbit_kv_page_bytes(&kc, &pb) != LOWBIT_OK) {
@@ -101,6 +106,13 @@ static void run(const char *name, lowbit_format f, const float *k, const float *
     free(vc.pages);
 }
 
+static lowbit_format nvfp4_given(void)
+{
+    lowbit_format f = lowbit_format_nvfp4();
+    f.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+    return f;
+}
+
 int main(void)
 {
     struct {
@@ -119,6 +131,7 @@ int main(void)
         {"MXFP8 E4M3", lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR)},
         {"MXFP6 E2M3", lowbit_format_mx(LOWBIT_E2M3, LOWBIT_SCALE_FLOOR)},
         {"MXFP4", lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR)},
+        {"NVFP4, per-head tensor scale", nvfp4_given()},
         {"MXINT8", lowbit_format_mx(LOWBIT_INT8, LOWBIT_SCALE_FLOOR)},
     };
     const size_t lens[2] = {256, 2048}, nqs[2] = {256, 1};

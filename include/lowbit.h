@@ -330,9 +330,15 @@ LOWBIT_API lowbit_status lowbit_gemm_packed(const lowbit_qtensor *a, const void 
  *                                              with or without zero points
  *   lowbit_format_fp8_block(elem, 1, g)        FP8 with a scale per g elements
  *   lowbit_format_mx(any MX element)           MXFP8, MXFP6, MXFP4, MXINT8
+ *   lowbit_format_nvfp4() with flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE
+ *                                              E2M1 with an E4M3 scale per 16 elements
+ *                                              of a token, under a tensor scale per head
+ *                                              given in head_scales (a positive normal
+ *                                              finite f32, else LOWBIT_ERR_OUT_OF_RANGE)
  *
  * head_dim is a multiple of 16 up to 256; block lengths along head_dim must
- * divide it and be multiples of 16.  NVFP4 and blocks spanning several
+ * divide it and be multiples of 16.  NVFP4 with a derived tensor scale
+ * (which would change as the cache grows) and blocks spanning several
  * tokens are refused (LOWBIT_ERR_UNSUPPORTED).
  */
 typedef struct lowbit_kv_cache {
@@ -343,7 +349,7 @@ typedef struct lowbit_kv_cache {
     void *pages;               /* page_count pages, lowbit_kv_page_bytes() each */
     size_t page_count;
     size_t pages_bytes;        /* capacity of pages */
-    const float *head_scales;  /* FP8 per-head scales (kv_heads of them), else NULL */
+    const float *head_scales;  /* kv_heads FP8 per-head scales or NVFP4 tensor scales, else unused */
 } lowbit_kv_cache;
 
 /* Bytes of one page of cache (a multiple of 64; pages are laid out back to back). */
@@ -356,8 +362,9 @@ LOWBIT_API lowbit_status lowbit_kv_page_bytes(const lowbit_kv_cache *cache, size
  * src_token_stride.  Position p lands in page block_table[p / page_tokens]
  * (block_table NULL: page p / page_tokens), slot p % page_tokens.  Each
  * token's head vector is quantized exactly as lowbit_quantize quantizes a
- * 1 x head_dim tensor of the cache's format (nearest even, saturating),
- * except FP8 per-head, whose elements are encoded against head_scales.
+ * 1 x head_dim tensor of the cache's format (nearest even, saturating;
+ * NVFP4 with head_scales[head] as the given tensor scale), except FP8
+ * per-head, whose elements are encoded against head_scales.
  */
 LOWBIT_API lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_table,
                                           size_t block_table_len, size_t pos, size_t n_tokens,

@@ -3,6 +3,7 @@
  * lowbit_attention: validation, kernel choice, and the fixed partition of
  * the work into tasks.
  */
+#include <float.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -42,9 +43,13 @@ static lowbit_status lb_kv_layout(const lowbit_kv_cache *c, const char *arg, lb_
         if (s != LOWBIT_OK)
             return s;
         v->scheme = lb_format_scheme(f);
-        if (v->scheme == LB_SCHEME_NVFP4)
+        /* A tensor scale derived from the data would change as the cache
+         * grows; a given one (a calibrated scale per head) does not. */
+        if (v->scheme == LB_SCHEME_NVFP4 && !(f->flags & LOWBIT_FMT_GIVEN_TENSOR_SCALE))
             return lb_fail(LOWBIT_ERR_UNSUPPORTED,
-                           "%s->format: NVFP4's tensor scale cannot follow a growing cache", arg);
+                           "%s->format: NVFP4's derived tensor scale cannot follow a growing cache; set "
+                           "LOWBIT_FMT_GIVEN_TENSOR_SCALE and give each head's in head_scales", arg);
+        v->nv_head = v->scheme == LB_SCHEME_NVFP4;
     }
     if (c->head_dim == 0 || c->head_dim % 16 || c->head_dim > LB_ATTN_MAX_D)
         return lb_fail(LOWBIT_ERR_UNSUPPORTED, "%s->head_dim = %u: must be a multiple of 16 up to %d", arg,
@@ -127,16 +132,23 @@ static lowbit_status lb_kv_check(const lowbit_kv_cache *c, const char *arg, int 
     if (c->pages_bytes < need)
         return lb_fail(LOWBIT_ERR_BUFFER_TOO_SMALL, "%s->pages_bytes = %zu, but %zu pages need %zu", arg,
                        c->pages_bytes, c->page_count, need);
-    if (v->per_head && !c->head_scales)
-        return lb_fail(LOWBIT_ERR_NULL_POINTER, "%s->head_scales is NULL (the format has one scale per head)",
-                       arg);
+    if ((v->per_head || v->nv_head) && !c->head_scales)
+        return lb_fail(LOWBIT_ERR_NULL_POINTER, "%s->head_scales is NULL (the format has %s per head)", arg,
+                       v->per_head ? "one scale" : "a tensor scale");
     if (v->per_head && !device)
         for (uint32_t h = 0; h < c->kv_heads; h++)
             if (!(c->head_scales[h] > 0.0f) || isinf(c->head_scales[h]))
                 return lb_fail(LOWBIT_ERR_UNSUPPORTED, "%s->head_scales[%u] = %g: must be positive and finite", arg,
                                h, (double)c->head_scales[h]);
+    /* NVFP4: what lowbit_quantize takes as a given tensor scale */
+    if (v->nv_head && !device)
+        for (uint32_t h = 0; h < c->kv_heads; h++)
+            if (!(c->head_scales[h] >= 0x1p-126f && c->head_scales[h] <= FLT_MAX))
+                return lb_fail(LOWBIT_ERR_OUT_OF_RANGE,
+                               "%s->head_scales[%u] = %g: NVFP4's tensor scale must be a positive normal finite f32",
+                               arg, h, (double)c->head_scales[h]);
     v->pages = c->pages;
-    v->head_scales = v->per_head ? c->head_scales : NULL;
+    v->head_scales = v->per_head || v->nv_head ? c->head_scales : NULL;
     return LOWBIT_OK;
 }
 
@@ -202,7 +214,7 @@ lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_tabl
     if (block_table && lb_overlap(cache->pages, cache->pages_bytes, block_table + pos / v.page_tokens,
                                   sizeof(int32_t) * ((pos + n_tokens - 1) / v.page_tokens - pos / v.page_tokens + 1)))
         return lb_fail(LOWBIT_ERR_ALIASING, "block_table overlaps cache->pages");
-    if (v.per_head && lb_overlap(cache->pages, cache->pages_bytes, cache->head_scales, 4 * (size_t)cache->kv_heads))
+    if (v.head_scales && lb_overlap(cache->pages, cache->pages_bytes, cache->head_scales, 4 * (size_t)cache->kv_heads))
         return lb_fail(LOWBIT_ERR_ALIASING, "cache->head_scales overlaps cache->pages");
 
     const lb_kernel *k = NULL, *cast_k = NULL;
@@ -241,7 +253,7 @@ lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_tabl
                 q.data = dst;
                 q.scales = pages + (slot.scales - v.pages);
                 q.zero_points = v.zp_bytes ? pages + (slot.zps - v.pages) : NULL;
-                q.tensor_scale = 1.0f;
+                q.tensor_scale = slot.head_scale; /* NVFP4: the head's given s_t; unused otherwise */
                 q.rows = 1;
                 q.cols = v.D;
                 q.row_stride = v.D;

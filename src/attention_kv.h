@@ -9,13 +9,14 @@
 
 #include "internal.h"
 #include "../formats/codec.h"
+#include "../formats/scale.h"
 
 /* One token's head vector in the cache. */
 typedef struct lb_kv_token {
     const uint8_t *row;     /* head_dim codes */
     const uint8_t *scales;  /* nblk scales (none for plain and per-head formats) */
     const uint8_t *zps;     /* nblk zero points, packed like the elements */
-    float head_scale;       /* the per-head FP8 scale, else 1 */
+    float head_scale;       /* the per-head FP8 scale or NVFP4 tensor scale, else 1 */
 } lb_kv_token;
 
 /* Token `slot` of logical page `lpage` (position lpage * page_tokens + slot). */
@@ -28,7 +29,7 @@ static inline lb_kv_token lb_kv_locate_at(const lb_kv_view *v, const int32_t *ta
     t.row = base + slot * v->row_bytes;
     t.scales = base + v->scale_off + slot * v->scale_bytes;
     t.zps = base + v->zp_off + slot * v->zp_bytes;
-    t.head_scale = v->per_head ? v->head_scales[head] : 1.0f;
+    t.head_scale = v->head_scales ? v->head_scales[head] : 1.0f;
     return t;
 }
 
@@ -56,13 +57,17 @@ static inline void lb_kv_cursor_next(const lb_kv_view *v, lb_kv_cursor *c)
     }
 }
 
-/* The f32 scale of block b of a token (1 for a plain format). */
+/* The f32 scale of block b of a token (1 for a plain format; for NVFP4
+ * the f32 product of the head's tensor scale and the E4M3 block scale, as
+ * lowbit_dequantize multiplies by). */
 static inline float lb_kv_scale(const lb_kv_view *v, const lb_kv_token *t, uint32_t b)
 {
     if (v->per_head)
         return t->head_scale;
     if (v->scheme == LB_SCHEME_PLAIN)
         return 1.0f;
+    if (v->nv_head)
+        return lb_nv_divisor(lb_load_code(v->scale_type, t->scales, b), t->head_scale);
     return lb_decode(v->scale_type, lb_load_code(v->scale_type, t->scales, b));
 }
 

@@ -122,9 +122,9 @@ lowbit_status lowbit_attention_device(lowbit_backend backend, const lowbit_atten
             return s;
         if (args->block_table && (s = ops->check_pointer(args->block_table, "args->block_table")) != LOWBIT_OK)
             return s;
-        if (j.k.per_head && (s = ops->check_pointer(j.k.head_scales, "args->k->head_scales")) != LOWBIT_OK)
+        if (j.k.head_scales && (s = ops->check_pointer(j.k.head_scales, "args->k->head_scales")) != LOWBIT_OK)
             return s;
-        if (j.v.per_head && (s = ops->check_pointer(j.v.head_scales, "args->v->head_scales")) != LOWBIT_OK)
+        if (j.v.head_scales && (s = ops->check_pointer(j.v.head_scales, "args->v->head_scales")) != LOWBIT_OK)
             return s;
     }
     s = ops->attention(&j, stream);

@@ -142,6 +142,7 @@ typedef struct lb_kv_view {
     lowbit_dtype elem, scale_type;
     lb_scheme scheme;
     int per_head;             /* FP8 with one fixed scale per head (head_scales) */
+    int nv_head;              /* NVFP4: E4M3 block scales times the head's tensor scale (head_scales) */
     uint32_t D;               /* head_dim */
     uint32_t blk, nblk;       /* block length along D and blocks per token (1, D for one scale) */
     uint32_t page_tokens;

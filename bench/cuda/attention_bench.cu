@@ -100,6 +100,13 @@ struct KvChoice {
     lowbit_format f;
 };
 
+static lowbit_format nvfp4_given()
+{
+    lowbit_format f = lowbit_format_nvfp4();
+    f.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;  // per-head tensor scales in head_scales
+    return f;
+}
+
 // One format's host cache (kHostPages pages, identity layout) and the
 // device pool of `copies` copies of it.
 struct Pool {
@@ -137,16 +144,18 @@ static void build_pool(Pool &p, const lowbit_format &f, const std::vector<float>
         c.pages = pages.data();
         c.page_count = kHostPages;
         c.pages_bytes = pages.size();
-        // Per-head FP8: amax / 448 of each head over the whole sequence.
+        // Per-head FP8: amax / 448 of each head over the whole sequence;
+        // NVFP4's per-head tensor scale: amax / (448 * 6).
         const std::vector<float> &x = which ? xv : xk;
         float *hs = p.hs.data() + (which ? HKV : 0);
-        if (f.block_rows == 0 && f.block_cols == 0 && f.scale_type != LOWBIT_DTYPE_COUNT) {
+        const bool nv = f.scale_type == LOWBIT_E4M3;
+        if (nv || (f.block_rows == 0 && f.block_cols == 0 && f.scale_type != LOWBIT_DTYPE_COUNT)) {
             for (uint32_t h = 0; h < HKV; h++) {
                 float amax = 0;
                 for (size_t t = 0; t < kMaxLen; t++)
                     for (uint32_t d = 0; d < D; d++)
                         amax = std::max(amax, std::fabs(x[(t * HKV + h) * D + d]));
-                hs[h] = amax / 448.0f;
+                hs[h] = nv ? amax / (448.0f * 6.0f) : amax / 448.0f;
             }
         }
         c.head_scales = hs;
@@ -320,6 +329,7 @@ int main(int argc, char **argv)
         {"mxfp8 e4m3", lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR)},
         {"int4 g32 zp", lowbit_format_int_group(LOWBIT_INT4, 32, LOWBIT_F16, 1)},
         {"mxfp4", lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR)},
+        {"nvfp4 given", nvfp4_given()},
     };
     static const size_t lens_full[] = {1024, 4096, 8192, 16384, 32768}, lens_quick[] = {1024, 4096};
     const size_t *lens = quick ? lens_quick : lens_full;

@@ -31,6 +31,7 @@ extern "C" {
 }
 #include "codec.h"
 #include "exp.h"
+#include "scale.h"
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
 #define LBA_HD __host__ __device__ __forceinline__
@@ -231,6 +232,8 @@ LBA_HD float kv_scale(const lb_kv_view &v, const Tok &t, uint32_t b, uint32_t he
         return v.head_scales[head];
     if (v.scheme == LB_SCHEME_PLAIN)
         return 1.0f;
+    if (v.nv_head)
+        return lb_nv_divisor(lb_load_code(v.scale_type, t.scales, b), v.head_scales[head]);
     return lb_decode(v.scale_type, lb_load_code(v.scale_type, t.scales, b));
 }
 

@@ -32,6 +32,11 @@ static lowbit_format kv_format(fz_in *in)
     case 11: return lowbit_format_mx(LOWBIT_E3M2, LOWBIT_SCALE_FLOOR);
     case 12: return lowbit_format_mx(LOWBIT_INT8, LOWBIT_SCALE_EVEN);
     case 13: return lowbit_format_int_group(LOWBIT_INT8, 16, LOWBIT_F32, 1);
+    case 14: {
+        lowbit_format f = lowbit_format_nvfp4(); /* under given per-head tensor scales */
+        f.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+        return f;
+    }
     default: return fz_format(in);
     }
 }

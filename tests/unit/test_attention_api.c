@@ -6,6 +6,7 @@
  * the same bits computed alone or in a prefill).
  */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,102 @@ Test(attention_api, cache_formats_refused_with_reasons)
     cr_assert_eq(lowbit_kv_page_bytes(&c, &pb), LOWBIT_OK);
     cr_assert_eq(pb % 64, 0);
     cr_assert_eq(lowbit_kv_page_bytes(NULL, &pb), LOWBIT_ERR_NULL_POINTER);
+}
+
+static lowbit_format nvfp4_given(void)
+{
+    lowbit_format f = lowbit_format_nvfp4();
+    f.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+    return f;
+}
+
+/* An NVFP4 cache (given per-head tensor scales): each token's head vector
+ * is what lowbit_quantize makes of a 1 x D tensor under that head's scale,
+ * byte for byte, and one visible key gives out = its V row dequantized. */
+Test(attention_api, nvfp4_cache_is_quantize_under_the_head_scale)
+{
+    fixture x;
+    fixture_init(&x, nvfp4_given());
+    size_t pb;
+    cr_assert_eq(lowbit_kv_page_bytes(&x.k, &pb), LOWBIT_OK);
+    const size_t row_bytes = D / 2, scale_off = (PT * row_bytes + 63) / 64 * 64;
+    const size_t head_bytes = (scale_off + PT * (D / 16) + 63) / 64 * 64;
+    cr_assert_eq(pb, HKV * head_bytes, "page of %zu bytes, want %zu", pb, HKV * head_bytes);
+    for (int which = 0; which < 2; which++) {
+        const lowbit_kv_cache *c = which ? &x.v : &x.k;
+        for (int t = 0; t < LEN; t++)
+            for (int h = 0; h < HKV; h++) {
+                float src[D];
+                for (int d = 0; d < D; d++) {
+                    int i = (t * HKV + h) * D + d;
+                    src[d] = which ? cosf((float)i * 0.11f) : sinf((float)i * 0.37f);
+                }
+                uint8_t data[D / 2], scales[D / 16];
+                const lowbit_format f = nvfp4_given();
+                lowbit_qtensor q;
+                cr_assert_eq(lowbit_qtensor_init(&q, &f, 1, D), LOWBIT_OK);
+                cr_assert_eq(q.data_bytes, sizeof data);
+                cr_assert_eq(q.scales_bytes, sizeof scales);
+                q.data = data;
+                q.scales = scales;
+                q.tensor_scale = x.hs[h];
+                cr_assert_eq(lowbit_quantize(&q, LOWBIT_F32, src, D, NULL), LOWBIT_OK, "%s", lowbit_last_error());
+                cr_assert_eq(q.tensor_scale, x.hs[h], "the given scale was changed");
+                const uint8_t *head =
+                    (const uint8_t *)c->pages + (size_t)x.table[t / PT] * pb + (size_t)h * head_bytes;
+                cr_assert_eq(memcmp(head + (t % PT) * row_bytes, data, sizeof data), 0, "token %d head %d codes", t, h);
+                cr_assert_eq(memcmp(head + scale_off + (t % PT) * (D / 16), scales, sizeof scales), 0,
+                             "token %d head %d scales", t, h);
+                if (which == 1 && t == 0 && h == 0) {
+                    float deq[D];
+                    cr_assert_eq(lowbit_dequantize(LOWBIT_F32, deq, D, &q), LOWBIT_OK);
+                    x.a.q_tokens = 1;
+                    x.a.q_pos = 0; /* causal: key 0 alone; softmax weight 1 */
+                    cr_assert_eq(lowbit_attention(&x.a), LOWBIT_OK, "%s", lowbit_last_error());
+                    for (int d = 0; d < D; d++)
+                        cr_assert_eq(x.out[d], deq[d], "d %d: %a, want %a", d, (double)x.out[d], (double)deq[d]);
+                }
+            }
+    }
+    cr_assert_eq(lowbit_attention(&x.a), LOWBIT_OK, "%s", lowbit_last_error());
+    fixture_free(&x);
+}
+
+/* NVFP4 needs a given tensor scale per head, positive, normal and finite:
+ * each refusal names it and writes nothing. */
+Test(attention_api, nvfp4_cache_refusals)
+{
+    lowbit_kv_cache c = {.format = lowbit_format_nvfp4(), .head_dim = D, .kv_heads = HKV, .page_tokens = PT};
+    size_t pb;
+    cr_assert_eq(lowbit_kv_page_bytes(&c, &pb), LOWBIT_ERR_UNSUPPORTED);
+    cr_assert(strstr(lowbit_last_error(), "LOWBIT_FMT_GIVEN_TENSOR_SCALE"), "%s", lowbit_last_error());
+    fixture x;
+    fixture_init(&x, nvfp4_given());
+    uint8_t *before = malloc(x.k.pages_bytes);
+    memcpy(before, x.k.pages, x.k.pages_bytes);
+    float src[HKV * D] = {1.0f, -2.0f, 3.0f};
+    x.k.head_scales = NULL;
+    cr_assert_eq(lowbit_kv_append(&x.k, x.table, PAGES, 0, 1, LOWBIT_F32, src, HKV * D), LOWBIT_ERR_NULL_POINTER);
+    cr_assert(strstr(lowbit_last_error(), "head_scales"), "%s", lowbit_last_error());
+    expect_refused(&x, LOWBIT_ERR_NULL_POINTER, "args->k->head_scales", "NULL tensor scales");
+    x.k.head_scales = x.hs;
+    const float bad[] = {0.0f, -0.0f, -1.0f, 0x1p-127f, 0x1p-149f, INFINITY, -INFINITY, NAN};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        x.hs[1] = bad[i];
+        cr_assert_eq(lowbit_kv_append(&x.k, x.table, PAGES, 0, 1, LOWBIT_F32, src, HKV * D),
+                     LOWBIT_ERR_OUT_OF_RANGE, "tensor scale %a", (double)bad[i]);
+        cr_assert(strstr(lowbit_last_error(), "head_scales[1]"), "%s", lowbit_last_error());
+        expect_refused(&x, LOWBIT_ERR_OUT_OF_RANGE, "args->k->head_scales[1]", "bad tensor scale");
+    }
+    cr_assert_eq(memcmp(before, x.k.pages, x.k.pages_bytes), 0, "a refused append wrote into the pages");
+    /* the smallest normal and the largest finite scale are taken */
+    x.hs[1] = 0x1p-126f;
+    cr_assert_eq(lowbit_kv_append(&x.k, x.table, PAGES, 0, 1, LOWBIT_F32, src, HKV * D), LOWBIT_OK, "%s",
+                 lowbit_last_error());
+    x.hs[1] = FLT_MAX;
+    cr_assert_eq(lowbit_attention(&x.a), LOWBIT_OK, "%s", lowbit_last_error());
+    free(before);
+    fixture_free(&x);
 }
 
 Test(attention_api, append_checks_and_writes_nothing_on_error)

@@ -34,7 +34,9 @@ static size_t kv_choices(kv_choice *c)
         {"int4 g32 f16 zp", lowbit_format_int_group(LOWBIT_INT4, 32, LOWBIT_F16, 1)},
         {"mxfp8 e4m3", lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR)},
         {"mxfp4", lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR)},
+        {"nvfp4 given", lowbit_format_nvfp4()},
     };
+    list[6].f.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE; /* the head scales below are its tensor scales */
     memcpy(c, list, sizeof list);
     return sizeof list / sizeof list[0];
 }

@@ -23,6 +23,20 @@ typedef struct kv_fmt {
 static kv_fmt kv_fmts[24];
 static size_t nkv;
 
+/* NVFP4-style: elem with an E4M3 scale per g, under each head's given
+ * tensor scale (head_scales). */
+static lowbit_format nv_given(lowbit_dtype elem, uint32_t g)
+{
+    lowbit_format f = lowbit_format_nvfp4();
+    f.elem = elem;
+    f.block_cols = g;
+    f.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+    return f;
+}
+
+/* Mixed K / V pairs (indices into kv_fmts), after each format with itself. */
+static const size_t mixed_pairs[][2] = {{3, 19}, {8, 15}, {13, 11}, {20, 12}, {18, 20}, {21, 4}};
+
 static void kv_fmts_init(void)
 {
     if (nkv)
@@ -48,6 +62,8 @@ static void kv_fmts_init(void)
         {"mxfp6 e2m3", lowbit_format_mx(LOWBIT_E2M3, LOWBIT_SCALE_EVEN)},
         {"mxfp4", lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR)},
         {"mxint8", lowbit_format_mx(LOWBIT_INT8, LOWBIT_SCALE_FLOOR)},
+        {"nvfp4 given", nv_given(LOWBIT_E2M1, 16)},
+        {"nv e4m3 g32 given", nv_given(LOWBIT_E4M3, 32)},
     };
     nkv = sizeof list / sizeof list[0];
     memcpy(kv_fmts, list, sizeof list);
@@ -461,8 +477,9 @@ void check_attention(void)
         }
         note_kernel_checked(k);
         /* every format for K and V alike, then a few mixed pairs */
-        for (size_t fi = 0; fi < nkv + 3; fi++) {
-            size_t a = fi < nkv ? fi : (fi - nkv) * 5 + 3, b = fi < nkv ? fi : nkv - 1 - (fi - nkv) * 4;
+        const size_t nmixed = sizeof mixed_pairs / sizeof mixed_pairs[0];
+        for (size_t fi = 0; fi < nkv + nmixed; fi++) {
+            size_t a = fi < nkv ? fi : mixed_pairs[fi - nkv][0], b = fi < nkv ? fi : mixed_pairs[fi - nkv][1];
             char formats[64];
             snprintf(formats, sizeof formats, "k=%s v=%s", kv_fmts[a].name, kv_fmts[b].name);
             check_row r;

@@ -144,6 +144,9 @@ static void decode_run_scales(const lb_kv_view *v, const lb_kv_token *t, size_t 
         const float s = v->per_head ? t->head_scale : 1.0f;
         for (size_t i = 0; i < ns; i++)
             sc[i] = s;
+    } else if (v->nv_head) {
+        for (size_t i = 0; i < ns; i++)
+            sc[i] = lb_nv_divisor(t->scales[i], t->head_scale); /* E4M3 codes, one byte each */
     } else {
         decode_scales(v->scale_type, t->scales, ns, sc);
     }

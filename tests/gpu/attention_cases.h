@@ -1,0 +1,373 @@
+// attention_cases.h - the attention cases the GPU tests share: KV formats
+// (lowbit-check's list), shapes, and a case built on the host (caches filled
+// by lowbit_kv_append or random bytes, poked codes and scales, Q, mask,
+// strides).  attention_device_test.cu runs each case on the device;
+// attention_cuda_host_emul.cu runs the CUDA kernel's steps on the host.
+// Both compare with lowbit_attention on the host, bit for bit.
+#ifndef LOWBIT_TESTS_GPU_ATTENTION_CASES_H
+#define LOWBIT_TESTS_GPU_ATTENTION_CASES_H
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lowbit.h"
+
+static const size_t kGuard = 256;
+static const uint8_t kFill = 0xA5;
+static const size_t kAuto = SIZE_MAX;  // q_pos: kv_len - q_tokens (0 if that is negative)
+
+static size_t tbytes(lowbit_dtype t, size_t n) { return lowbit_dtype_bytes(t, n); }
+static const char *tname(lowbit_dtype t) { return lowbit_dtype_name(t); }
+static size_t al64(size_t x) { return (x + 63) / 64 * 64; }
+
+// ---- formats -------------------------------------------------------------------
+
+struct KvFmt {
+    const char *name;
+    lowbit_format f;
+};
+
+// NVFP4-style: elem with an E4M3 scale per g, under each head's given
+// tensor scale (head_scales).
+static lowbit_format nv_given(lowbit_dtype elem, uint32_t g)
+{
+    lowbit_format f = lowbit_format_nvfp4();
+    f.elem = elem;
+    f.block_cols = g;
+    f.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;
+    return f;
+}
+
+// lowbit-check's list (tools/lowbit-check/attention.c), same order.
+static std::vector<KvFmt> kv_formats()
+{
+    return {
+        {"f32", lowbit_format_plain(LOWBIT_F32)},
+        {"bf16", lowbit_format_plain(LOWBIT_BF16)},
+        {"f16", lowbit_format_plain(LOWBIT_F16)},
+        {"e4m3/head", lowbit_format_fp8_tensor(LOWBIT_E4M3)},
+        {"e5m2/head", lowbit_format_fp8_tensor(LOWBIT_E5M2)},
+        {"e4m3fnuz/head", lowbit_format_fp8_tensor(LOWBIT_E4M3FNUZ)},
+        {"e4m3/token", lowbit_format_fp8_row(LOWBIT_E4M3)},
+        {"e4m3/1x32", lowbit_format_fp8_block(LOWBIT_E4M3, 1, 32)},
+        {"int8/token f32", lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0)},
+        {"int8/token bf16 zp", lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_BF16, 1)},
+        {"int4 g32 f16 zp", lowbit_format_int_group(LOWBIT_INT4, 32, LOWBIT_F16, 1)},
+        {"int4 g64 f32", lowbit_format_int_group(LOWBIT_INT4, 64, LOWBIT_F32, 0)},
+        {"uint4 g16 bf16 zp", lowbit_format_int_group(LOWBIT_UINT4, 16, LOWBIT_BF16, 1)},
+        {"mxfp8 e4m3", lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR)},
+        {"mxfp8 e5m2", lowbit_format_mx(LOWBIT_E5M2, LOWBIT_SCALE_RCEIL)},
+        {"mxfp6 e3m2", lowbit_format_mx(LOWBIT_E3M2, LOWBIT_SCALE_FLOOR)},
+        {"mxfp6 e2m3", lowbit_format_mx(LOWBIT_E2M3, LOWBIT_SCALE_EVEN)},
+        {"mxfp4", lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR)},
+        {"mxint8", lowbit_format_mx(LOWBIT_INT8, LOWBIT_SCALE_FLOOR)},
+        {"nvfp4 given", nv_given(LOWBIT_E2M1, 16)},
+        {"nv e4m3 g32 given", nv_given(LOWBIT_E4M3, 32)},
+    };
+}
+
+// Where a token's codes and scales sit in a page (docs/semantics.md,
+// "Attention": rows, then scale rows, then zero-point rows, each part on a
+// 64-byte boundary); checked against lowbit_kv_page_bytes.
+struct KvLayout {
+    bool scaled;  // per-token / per-block scales stored in the page
+    uint32_t nblk;
+    size_t row_bytes, scale_bytes, scale_off, head_bytes, page_bytes;
+};
+
+static KvLayout kv_layout(const lowbit_kv_cache &c)
+{
+    KvLayout L;
+    const lowbit_format &f = c.format;
+    L.scaled = f.scale_type != LOWBIT_DTYPE_COUNT && !(f.block_rows == 0 && f.block_cols == 0);
+    L.nblk = f.block_cols ? c.head_dim / f.block_cols : 1;
+    L.row_bytes = tbytes(f.elem, c.head_dim);
+    L.scale_bytes = L.scaled ? tbytes(f.scale_type, L.nblk) : 0;
+    const size_t zp_bytes = (f.flags & LOWBIT_FMT_ZERO_POINT) ? tbytes(f.elem, L.nblk) : 0;
+    L.scale_off = al64(c.page_tokens * L.row_bytes);
+    const size_t zp_off = al64(L.scale_off + c.page_tokens * L.scale_bytes);
+    L.head_bytes = al64(zp_off + c.page_tokens * zp_bytes);
+    if (lowbit_kv_page_bytes(&c, &L.page_bytes) != LOWBIT_OK || L.page_bytes != L.head_bytes * c.kv_heads) {
+        std::printf("internal: page layout differs from lowbit_kv_page_bytes (%s)\n", lowbit_last_error());
+        std::exit(2);
+    }
+    return L;
+}
+
+// ---- cases -----------------------------------------------------------------------
+
+enum Bits {
+    B_CLEAN = 0,  // normal data
+    B_WIDE,       // outlier channels and exponents over 2^-20 .. 2^20
+    B_POKE,       // B_WIDE, then random bytes and special scale codes in visible tokens, random bits in Q
+    B_RANDOM,     // pages of random bytes (no append), random bits in Q
+};
+
+struct Shape {
+    uint32_t D, hq, hkv;
+    size_t q_tokens, kv_len, q_pos;
+    uint32_t page;
+    bool causal, mask;
+    lowbit_dtype qt, ot;
+    int bits;
+    bool big;  // left out by --quick
+};
+
+static const lowbit_dtype F32 = LOWBIT_F32, F16 = LOWBIT_F16, BF16 = LOWBIT_BF16, E4M3 = LOWBIT_E4M3,
+                          E5M2 = LOWBIT_E5M2, E4FZ = LOWBIT_E4M3FNUZ, E5FZ = LOWBIT_E5M2FNUZ;
+
+static const Shape kShapes[] = {
+    // decode
+    {128, 32, 8, 1, 1000, kAuto, 16, false, false, BF16, BF16, B_CLEAN, false},
+    {64, 8, 1, 1, 4100, kAuto, 64, false, true, F32, F32, B_WIDE, true},
+    {256, 4, 4, 1, 65, kAuto, 16, false, false, E4M3, F16, B_CLEAN, false},
+    {16, 8, 2, 1, 1, kAuto, 16, true, false, F16, BF16, B_WIDE, false},
+    {80, 6, 2, 1, 63, kAuto, 64, true, true, E5M2, F32, B_CLEAN, false},
+    {128, 4, 1, 1, 0, kAuto, 16, false, false, F32, BF16, B_CLEAN, false},
+    {128, 16, 2, 1, 64, kAuto, 16, true, true, F32, F16, B_POKE, false},
+    {256, 24, 1, 1, 130, kAuto, 16, false, false, BF16, F32, B_CLEAN, false},
+    {128, 64, 2, 1, 4100, kAuto, 16, true, false, E5FZ, BF16, B_WIDE, true},
+    {64, 4, 4, 1, 200, kAuto, 64, false, false, F16, F16, B_RANDOM, false},
+    {80, 4, 1, 1, 1000, kAuto, 64, false, true, E4FZ, F32, B_POKE, false},
+    // prefill
+    {64, 4, 1, 300, 300, 0, 16, true, true, BF16, BF16, B_CLEAN, false},
+    {128, 2, 2, 300, 1000, kAuto, 64, false, true, F16, F32, B_WIDE, true},
+    {256, 8, 1, 37, 65, kAuto, 64, true, false, E4FZ, F16, B_CLEAN, false},
+    {80, 3, 1, 100, 100, 0, 16, true, false, F32, BF16, B_CLEAN, false},
+    {128, 8, 2, 17, 4100, kAuto, 64, true, true, BF16, BF16, B_POKE, true},
+    {64, 4, 2, 5, 0, 0, 16, true, true, F32, F32, B_CLEAN, false},
+    {128, 4, 1, 70, 63, 0, 16, true, false, F16, F16, B_WIDE, false},
+    {16, 8, 8, 9, 64, kAuto, 16, false, true, E4M3, F32, B_POKE, false},
+    {128, 32, 8, 33, 1000, kAuto, 16, true, false, BF16, BF16, B_CLEAN, true},
+    {256, 16, 2, 65, 65, 0, 64, false, true, F32, BF16, B_RANDOM, false},
+    {64, 1, 1, 129, 129, 0, 16, true, true, F16, F32, B_CLEAN, false},
+    {64, 8, 2, 40, 65, 10, 16, true, true, E5M2, F16, B_WIDE, false},
+    {256, 24, 3, 6, 200, kAuto, 16, true, false, F32, F32, B_POKE, false},
+};
+
+// The host side of a case: the caches and every input, on the host.
+struct HostCase {
+    lowbit_kv_cache k, v;
+    std::vector<uint8_t> kp, vp;
+    std::vector<float> ks, vs;  // head scales
+    std::vector<int32_t> table;
+    std::vector<uint8_t> q;
+    std::vector<float> mask;
+    lowbit_attention_args a;
+    size_t out_off, out_bytes;
+    std::string ctx;
+};
+
+static float sample(std::mt19937_64 &g, int bits, size_t channel)
+{
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    float x = nd(g);
+    if (bits != B_CLEAN) {
+        if (channel % 37 == 5)
+            x *= 40.0f;  // outlier channels, as real K caches have
+        x = std::ldexp(x, (int)(g() % 41) - 20);
+    }
+    return x;
+}
+
+static void cache_init(lowbit_kv_cache &c, std::vector<uint8_t> &pages, std::vector<float> &hs, const lowbit_format &f,
+                       uint32_t D, uint32_t H, uint32_t pt, size_t npages, std::mt19937_64 &g)
+{
+    std::memset(&c, 0, sizeof c);
+    c.format = f;
+    c.head_dim = D;
+    c.kv_heads = H;
+    c.page_tokens = pt;
+    hs.resize(H);
+    for (uint32_t h = 0; h < H; h++)  // positive and finite (the host refuses others), over a wide range
+        hs[h] = std::ldexp(1.0f + (float)(g() % 1000) / 1000.0f, (int)(g() % 9) - 8);
+    c.head_scales = hs.data();
+    size_t pb = 0;
+    if (lowbit_kv_page_bytes(&c, &pb) != LOWBIT_OK) {
+        std::printf("internal: kv_page_bytes: %s\n", lowbit_last_error());
+        std::exit(2);
+    }
+    pages.resize(npages * pb + 1);
+    // Junk everywhere: unwritten slots and spare pages must not matter.
+    for (auto &b : pages)
+        b = (uint8_t)g();
+    c.pages = pages.data();
+    c.page_count = npages;
+    c.pages_bytes = npages * pb;
+}
+
+// Random bytes and special scale codes over visible tokens.
+static void cache_poke(lowbit_kv_cache &c, const std::vector<int32_t> &table, size_t kv_len, std::mt19937_64 &g)
+{
+    if (!kv_len)
+        return;
+    const KvLayout L = kv_layout(c);
+    uint8_t *pages = (uint8_t *)c.pages;
+    for (int i = 0; i < 24; i++) {  // any byte of the page of a visible position
+        size_t pos = g() % kv_len;
+        pages[(size_t)table[pos / c.page_tokens] * L.page_bytes + g() % L.page_bytes] = (uint8_t)g();
+    }
+    if (!L.scaled)
+        return;
+    static const uint32_t f32s[] = {0x7FC00000u, 0x7F800000u, 0xFF800000u, 0u, 0x80000000u, 1u, 0xC0000000u, 0x7F7FFFFFu};
+    static const uint32_t f16s[] = {0x7E00u, 0x7C00u, 0xFC00u, 0u, 0x8000u, 1u, 0xC000u, 0x7BFFu};
+    static const uint32_t bf16s[] = {0x7FC0u, 0x7F80u, 0xFF80u, 0u, 0x8000u, 1u, 0xC000u, 0x7F7Fu};
+    static const uint32_t e8m0s[] = {0xFFu, 0x00u, 0xFEu, 0x7Fu, 0x01u, 0xFFu, 0x90u, 0x60u};
+    const lowbit_dtype st = c.format.scale_type;
+    const unsigned w = lowbit_dtype_bits(st) / 8;
+    for (int i = 0; i < 8; i++) {
+        size_t pos = g() % kv_len;
+        uint32_t head = (uint32_t)(g() % c.kv_heads), b = (uint32_t)(g() % L.nblk);
+        uint32_t code = st == LOWBIT_F32 ? f32s[i] : st == LOWBIT_F16 ? f16s[i] : st == LOWBIT_BF16 ? bf16s[i] : e8m0s[i];
+        uint8_t *p = pages + (size_t)table[pos / c.page_tokens] * L.page_bytes + head * L.head_bytes + L.scale_off +
+                     (pos % c.page_tokens) * L.scale_bytes + (size_t)b * w;
+        std::memcpy(p, &code, w);  // little endian
+    }
+}
+
+static void make_case(HostCase &hc, const KvFmt &kf, const KvFmt &vf, Shape sh, size_t idx, std::mt19937_64 &g)
+{
+    const uint32_t bk = kf.f.block_cols, bv = vf.f.block_cols;
+    if ((bk && sh.D % bk) || (bv && sh.D % bv))
+        sh.D = 128;
+    const uint32_t D = sh.D, hq = sh.hq, hkv = sh.hkv, pt = sh.page;
+    const size_t nq = sh.q_tokens, kv_len = sh.kv_len;
+    const size_t npages = (kv_len + pt - 1) / pt + 3;
+    cache_init(hc.k, hc.kp, hc.ks, kf.f, D, hkv, pt, npages, g);
+    cache_init(hc.v, hc.vp, hc.vs, vf.f, D, hkv, pt, npages, g);
+    hc.table.resize(npages);
+    for (size_t i = 0; i < npages; i++)
+        hc.table[i] = (int32_t)i;
+    std::shuffle(hc.table.begin(), hc.table.end(), g);
+
+    if (kv_len && sh.bits != B_RANDOM) {
+        std::vector<float> x(kv_len * hkv * D);
+        for (int which = 0; which < 2; which++) {
+            for (size_t i = 0; i < x.size(); i++)
+                x[i] = sample(g, sh.bits, i % D) * (which ? 1.0f : 0.3f);
+            lowbit_kv_cache &c = which ? hc.v : hc.k;
+            const size_t first = kv_len / 3;  // two appends, the second starting mid-page
+            if (lowbit_kv_append(&c, hc.table.data(), npages, 0, first, LOWBIT_F32, x.data(), hkv * D) != LOWBIT_OK ||
+                lowbit_kv_append(&c, hc.table.data(), npages, first, kv_len - first, LOWBIT_F32,
+                                 x.data() + first * hkv * D, hkv * D) != LOWBIT_OK) {
+                std::printf("internal: kv_append (%s / %s): %s\n", kf.name, vf.name, lowbit_last_error());
+                std::exit(2);
+            }
+        }
+        if (sh.bits == B_POKE) {
+            cache_poke(hc.k, hc.table, kv_len, g);
+            cache_poke(hc.v, hc.table, kv_len, g);
+        }
+    }
+
+    const lowbit_dtype qt = sh.qt;
+    const size_t q_stride = (size_t)hq * D + (idx % 2) * 16;
+    std::vector<float> qf(nq * q_stride);
+    for (size_t i = 0; i < qf.size(); i++)
+        qf[i] = sample(g, sh.bits == B_RANDOM ? B_CLEAN : sh.bits, i % D);
+    hc.q.assign(tbytes(qt, qf.size()) + 1, 0);
+    const lowbit_convert_opts sat = {LOWBIT_ROUND_NEAREST_EVEN, 1, 0, 0};
+    if (lowbit_convert(qt, hc.q.data(), LOWBIT_F32, qf.data(), qf.size(), &sat) != LOWBIT_OK) {
+        std::printf("internal: convert Q: %s\n", lowbit_last_error());
+        std::exit(2);
+    }
+    if (sh.bits >= B_POKE) {  // random bits: NaN, Inf, subnormals
+        const size_t eb = lowbit_dtype_bits(qt) / 8;
+        for (size_t i = 0; i < qf.size(); i++)
+            if (g() % 300 == 0)
+                for (size_t b = 0; b < eb; b++)
+                    hc.q[i * eb + b] = (uint8_t)g();
+    }
+
+    const size_t mask_stride = kv_len + (idx % 2) * 3;
+    if (sh.mask && kv_len) {
+        hc.mask.resize(nq * mask_stride);
+        std::normal_distribution<float> nd(0.0f, 2.0f);
+        for (size_t i = 0; i < hc.mask.size(); i++) {
+            uint64_t u = g() % 64;
+            hc.mask[i] = u < 8 ? -INFINITY : u < 16 ? 0.0f : nd(g);
+            if (sh.bits >= B_POKE && u == 63)
+                hc.mask[i] = (g() & 1) ? NAN : INFINITY;
+        }
+        if (nq > 2)  // a row that sees no key: zeros
+            std::fill(hc.mask.begin() + (nq / 2) * mask_stride, hc.mask.begin() + (nq / 2) * mask_stride + kv_len,
+                      -INFINITY);
+    }
+
+    lowbit_attention_args &a = hc.a;
+    std::memset(&a, 0, sizeof a);
+    a.q_heads = hq;
+    a.q_tokens = nq;
+    a.q_type = qt;
+    a.q = hc.q.data();
+    a.q_stride = q_stride;
+    a.q_scale = lowbit_dtype_bits(qt) == 8 ? 0.0625f * (float)(1 + idx % 5) : 1.0f;
+    a.k = &hc.k;
+    a.v = &hc.v;
+    a.block_table = hc.table.data();
+    a.block_table_len = npages;
+    a.kv_len = kv_len;
+    a.q_pos = sh.q_pos == kAuto ? (kv_len >= nq ? kv_len - nq : 0) : sh.q_pos;
+    a.scale = 1.0f / std::sqrt((float)D);
+    a.mask = hc.mask.empty() ? nullptr : hc.mask.data();
+    a.mask_stride = mask_stride;
+    a.out_type = sh.ot;
+    a.out_stride = (size_t)hq * D + (idx % 3) * 8;
+    a.flags = sh.causal ? LOWBIT_ATTN_CAUSAL : 0;
+    hc.out_bytes = tbytes(sh.ot, (nq - 1) * a.out_stride + (size_t)hq * D);
+    hc.out_off = (idx % 3) * (lowbit_dtype_bits(sh.ot) / 8);  // 2- and 4-byte aligned starts too
+    char b[256];
+    std::snprintf(b, sizeof b,
+                  "k=%s v=%s D=%u heads=%u/%u q=%zu(%s) q_pos=%zu kv_len=%zu page=%u %s%s out=%s data=%s", kf.name,
+                  vf.name, D, hq, hkv, nq, tname(qt), a.q_pos, kv_len, pt, sh.causal ? "causal" : "full",
+                  a.mask ? " mask" : "", tname(sh.ot),
+                  sh.bits == B_CLEAN ? "clean" : sh.bits == B_WIDE ? "wide" : sh.bits == B_POKE ? "poked" : "random");
+    hc.ctx = b;
+}
+
+// Where byte k of the output region (from the output's start) lies.
+
+static std::string where(const HostCase &hc, long long k)
+{
+    const lowbit_attention_args &a = hc.a;
+    if (k < 0 || (size_t)k >= hc.out_bytes)
+        return " [GUARD: outside the output]";
+    const size_t eb = lowbit_dtype_bits(a.out_type) / 8, e = (size_t)k / eb;
+    const size_t t = e / a.out_stride, in = e % a.out_stride, row = (size_t)a.q_heads * a.k->head_dim;
+    char b[96];
+    if (in >= row)
+        std::snprintf(b, sizeof b, " [token %zu, gap between rows]", t);
+    else
+        std::snprintf(b, sizeof b, " [token %zu head %zu d %zu]", t, in / a.k->head_dim, in % a.k->head_dim);
+    return b;
+}
+
+// The format pairs: each format for K and V alike, then mixed pairs
+// (lowbit-check's three, and more).
+static std::vector<std::pair<size_t, size_t>> kv_pairs(const std::vector<KvFmt> &fmts)
+{
+    std::vector<std::pair<size_t, size_t>> pairs;
+    for (size_t i = 0; i < fmts.size(); i++)
+        pairs.push_back({i, i});
+    pairs.push_back({3, 18});   // e4m3 per-head K, mxint8 V
+    pairs.push_back({8, 14});   // int8 per token K, mxfp8 e5m2 V
+    pairs.push_back({13, 10});  // mxfp8 e4m3 K, int4 zp V
+    pairs.push_back({1, 10});   // bf16 K, int4 zp V
+    pairs.push_back({17, 3});   // mxfp4 K, e4m3 per-head V
+    pairs.push_back({12, 15});  // uint4 g16 K, mxfp6 V (blocks of 16 and 32)
+    pairs.push_back({6, 0});    // e4m3 per token K, f32 V
+    pairs.push_back({19, 12});  // nvfp4 K, uint4 g16 V
+    pairs.push_back({17, 19});  // mxfp4 K, nvfp4 V
+    pairs.push_back({20, 4});   // nv e4m3 g32 K, e5m2 per-head V
+    return pairs;
+}
+
+#endif
