@@ -8,6 +8,7 @@
 #define LOWBIT_TESTS_GPU_ATTENTION_CASES_H
 
 #include <algorithm>
+#include <cinttypes>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "lowbit.h"
+#include "../../tools/lowbit-check/kv_formats.h"
 
 static const size_t kGuard = 256;
 static const uint8_t kFill = 0xA5;
@@ -30,48 +32,14 @@ static size_t al64(size_t x) { return (x + 63) / 64 * 64; }
 
 // ---- formats -------------------------------------------------------------------
 
-struct KvFmt {
-    const char *name;
-    lowbit_format f;
-};
+using KvFmt = kv_fmt;
 
-// NVFP4-style: elem with an E4M3 scale per g, under each head's given
-// tensor scale (head_scales).
-static lowbit_format nv_given(lowbit_dtype elem, uint32_t g)
-{
-    lowbit_format f = lowbit_format_nvfp4();
-    f.elem = elem;
-    f.block_cols = g;
-    f.flags |= LOWBIT_FMT_GIVEN_TENSOR_SCALE;
-    return f;
-}
-
-// lowbit-check's list (tools/lowbit-check/attention.c), same order.
+// lowbit-check's list (tools/lowbit-check/kv_formats.h).
 static std::vector<KvFmt> kv_formats()
 {
-    return {
-        {"f32", lowbit_format_plain(LOWBIT_F32)},
-        {"bf16", lowbit_format_plain(LOWBIT_BF16)},
-        {"f16", lowbit_format_plain(LOWBIT_F16)},
-        {"e4m3/head", lowbit_format_fp8_tensor(LOWBIT_E4M3)},
-        {"e5m2/head", lowbit_format_fp8_tensor(LOWBIT_E5M2)},
-        {"e4m3fnuz/head", lowbit_format_fp8_tensor(LOWBIT_E4M3FNUZ)},
-        {"e4m3/token", lowbit_format_fp8_row(LOWBIT_E4M3)},
-        {"e4m3/1x32", lowbit_format_fp8_block(LOWBIT_E4M3, 1, 32)},
-        {"int8/token f32", lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_F32, 0)},
-        {"int8/token bf16 zp", lowbit_format_int_group(LOWBIT_INT8, 0, LOWBIT_BF16, 1)},
-        {"int4 g32 f16 zp", lowbit_format_int_group(LOWBIT_INT4, 32, LOWBIT_F16, 1)},
-        {"int4 g64 f32", lowbit_format_int_group(LOWBIT_INT4, 64, LOWBIT_F32, 0)},
-        {"uint4 g16 bf16 zp", lowbit_format_int_group(LOWBIT_UINT4, 16, LOWBIT_BF16, 1)},
-        {"mxfp8 e4m3", lowbit_format_mx(LOWBIT_E4M3, LOWBIT_SCALE_FLOOR)},
-        {"mxfp8 e5m2", lowbit_format_mx(LOWBIT_E5M2, LOWBIT_SCALE_RCEIL)},
-        {"mxfp6 e3m2", lowbit_format_mx(LOWBIT_E3M2, LOWBIT_SCALE_FLOOR)},
-        {"mxfp6 e2m3", lowbit_format_mx(LOWBIT_E2M3, LOWBIT_SCALE_EVEN)},
-        {"mxfp4", lowbit_format_mx(LOWBIT_E2M1, LOWBIT_SCALE_FLOOR)},
-        {"mxint8", lowbit_format_mx(LOWBIT_INT8, LOWBIT_SCALE_FLOOR)},
-        {"nvfp4 given", nv_given(LOWBIT_E2M1, 16)},
-        {"nv e4m3 g32 given", nv_given(LOWBIT_E4M3, 32)},
-    };
+    kv_fmt list[KV_FORMATS_MAX];
+    const size_t n = kv_formats_fill(list);
+    return std::vector<KvFmt>(list, list + n);
 }
 
 // Where a token's codes and scales sit in a page (docs/semantics.md,
@@ -236,8 +204,14 @@ static void cache_poke(lowbit_kv_cache &c, const std::vector<int32_t> &table, si
 static void make_case(HostCase &hc, const KvFmt &kf, const KvFmt &vf, Shape sh, size_t idx, std::mt19937_64 &g)
 {
     const uint32_t bk = kf.f.block_cols, bv = vf.f.block_cols;
-    if ((bk && sh.D % bk) || (bv && sh.D % bv))
-        sh.D = 128;
+    if ((bk && sh.D % bk) || (bv && sh.D % bv)) {
+        // The least multiple of both blocks from 128 on (g48: 144, g48 x g64: 192).
+        const uint32_t a = bk ? bk : 16, b = bv ? bv : 16;
+        uint32_t l = a;
+        while (l % b)
+            l += a;
+        sh.D = (128 + l - 1) / l * l;
+    }
     const uint32_t D = sh.D, hq = sh.hq, hkv = sh.hkv, pt = sh.page;
     const size_t nq = sh.q_tokens, kv_len = sh.kv_len;
     const size_t npages = (kv_len + pt - 1) / pt + 3;
@@ -357,17 +331,78 @@ static std::vector<std::pair<size_t, size_t>> kv_pairs(const std::vector<KvFmt> 
     std::vector<std::pair<size_t, size_t>> pairs;
     for (size_t i = 0; i < fmts.size(); i++)
         pairs.push_back({i, i});
-    pairs.push_back({3, 18});   // e4m3 per-head K, mxint8 V
-    pairs.push_back({8, 14});   // int8 per token K, mxfp8 e5m2 V
-    pairs.push_back({13, 10});  // mxfp8 e4m3 K, int4 zp V
+    pairs.push_back({3, 19});   // e4m3 per-head K, mxint8 V
+    pairs.push_back({8, 15});   // int8 per token K, mxfp8 e5m2 V
+    pairs.push_back({14, 10});  // mxfp8 e4m3 K, int4 zp V
     pairs.push_back({1, 10});   // bf16 K, int4 zp V
-    pairs.push_back({17, 3});   // mxfp4 K, e4m3 per-head V
-    pairs.push_back({12, 15});  // uint4 g16 K, mxfp6 V (blocks of 16 and 32)
+    pairs.push_back({18, 3});   // mxfp4 K, e4m3 per-head V
+    pairs.push_back({12, 16});  // uint4 g16 K, mxfp6 V (blocks of 16 and 32)
     pairs.push_back({6, 0});    // e4m3 per token K, f32 V
-    pairs.push_back({19, 12});  // nvfp4 K, uint4 g16 V
-    pairs.push_back({17, 19});  // mxfp4 K, nvfp4 V
-    pairs.push_back({20, 4});   // nv e4m3 g32 K, e5m2 per-head V
+    pairs.push_back({20, 12});  // nvfp4 K, uint4 g16 V
+    pairs.push_back({18, 20});  // mxfp4 K, nvfp4 V
+    pairs.push_back({21, 4});   // nv e4m3 g32 K, e5m2 per-head V
+    pairs.push_back({13, 11});  // int4 g48 K (blocks across PV chunks), int4 g64 V
     return pairs;
+}
+
+// A case's verdict: both calls succeeded and the whole guarded output region
+// of the implementation under test (got) equals the host's (want).  The first
+// `prints` failures of a format pair print what differed.
+static bool same_output(const HostCase &hc, uint64_t seed, const char *who, lowbit_status hs, lowbit_status ts,
+                        const std::string &terr, const std::vector<uint8_t> &want, const std::vector<uint8_t> &got,
+                        int &prints)
+{
+    if (hs != LOWBIT_OK || ts != LOWBIT_OK) {
+        if (prints++ < 5)
+            std::printf("  FAIL %s seed=%#" PRIx64 ": status host %s, %s %s (%s)\n", hc.ctx.c_str(), seed,
+                        lowbit_status_string(hs), who, lowbit_status_string(ts), terr.c_str());
+        return false;
+    }
+    for (size_t i = 0; i < want.size(); i++)
+        if (got[i] != want[i]) {
+            if (prints++ < 5) {
+                long long k = (long long)i - (long long)(kGuard + hc.out_off);
+                std::printf("  FAIL %s seed=%#" PRIx64 ": out differs at byte %lld of %zu%s (got %#04x want %#04x)\n",
+                            hc.ctx.c_str(), seed, k, hc.out_bytes, where(hc, k).c_str(), got[i], want[i]);
+            }
+            return false;
+        }
+    return true;
+}
+
+// Every format pair x every shape (quick: the big shapes left out), each
+// case seeded by its index so every program sees the same cases;
+// run(kf, vf, sh, idx, seed, prints) says whether one passed.  Prints a line
+// per pair and the count of pairs with failures; adds to passed / failed.
+template <class Run>
+static void run_all_cases(bool quick, long &passed, long &failed, Run run)
+{
+    const std::vector<KvFmt> fmts = kv_formats();
+    const std::vector<std::pair<size_t, size_t>> pairs = kv_pairs(fmts);
+    int bad_pairs = 0;
+    size_t idx = 0;
+    for (const auto &pr : pairs) {
+        const KvFmt &kf = fmts[pr.first], &vf = fmts[pr.second];
+        long np = 0, nf = 0;
+        int prints = 0;
+        for (const Shape &sh : kShapes) {
+            idx++;
+            if (quick && sh.big)
+                continue;
+            if (run(kf, vf, sh, idx, 0xA77E000ull + idx * 7919, prints))
+                np++;
+            else
+                nf++;
+        }
+        if (nf)
+            bad_pairs++;
+        passed += np;
+        failed += nf;
+        std::string name = std::string("k=") + kf.name + " v=" + vf.name;
+        std::printf("%-40s %4ld cases %s\n", name.c_str(), np + nf, nf ? (std::to_string(nf) + " FAILED").c_str() : "ok");
+        std::fflush(stdout);
+    }
+    std::printf("%d of %zu format pairs had failures\n", bad_pairs, pairs.size());
 }
 
 #endif

@@ -15,8 +15,6 @@
 // source, so it checks that backend's arithmetic too.
 //
 // usage: attention_cuda_host_emul [--quick]   (--quick: no case above ~1000 keys)
-#include <cinttypes>
-
 #include "attention_cases.h"
 #include "attention.cuh"
 
@@ -151,10 +149,7 @@ lowbit_status emulate(const lowbit_attention_args &a, std::string &err)
     return LOWBIT_OK;
 }
 
-long g_passed, g_failed;
-int g_prints;
-
-void run_case(const KvFmt &kf, const KvFmt &vf, const Shape &sh, size_t idx, uint64_t seed)
+bool run_case(const KvFmt &kf, const KvFmt &vf, const Shape &sh, size_t idx, uint64_t seed, int &prints)
 {
     std::mt19937_64 g(seed);
     HostCase hc;
@@ -164,33 +159,11 @@ void run_case(const KvFmt &kf, const KvFmt &vf, const Shape &sh, size_t idx, uin
     lowbit_attention_args ha = hc.a;
     ha.out = want.data() + kGuard + hc.out_off;
     lowbit_status hs = lowbit_attention(&ha);
-    std::string herr = hs == LOWBIT_OK ? "" : lowbit_last_error();
     lowbit_attention_args ea = hc.a;
     ea.out = got.data() + kGuard + hc.out_off;
     std::string eerr;
     lowbit_status es = emulate(ea, eerr);
-
-    bool ok = hs == LOWBIT_OK && es == LOWBIT_OK;
-    if (!ok) {
-        if (g_prints++ < 5)
-            std::printf("  FAIL %s seed=%#" PRIx64 ": status host %s (%s), emulated %s (%s)\n", hc.ctx.c_str(), seed,
-                        lowbit_status_string(hs), herr.c_str(), lowbit_status_string(es), eerr.c_str());
-    } else {
-        for (size_t i = 0; i < region; i++)
-            if (got[i] != want[i]) {
-                ok = false;
-                if (g_prints++ < 5) {
-                    long long k = (long long)i - (long long)(kGuard + hc.out_off);
-                    std::printf("  FAIL %s seed=%#" PRIx64 ": out differs at byte %lld of %zu%s (got %#04x want %#04x)\n",
-                                hc.ctx.c_str(), seed, k, hc.out_bytes, where(hc, k).c_str(), got[i], want[i]);
-                }
-                break;
-            }
-    }
-    if (ok)
-        g_passed++;
-    else
-        g_failed++;
+    return same_output(hc, seed, "emulated", hs, es, eerr, want, got, prints);
 }
 
 }  // namespace
@@ -202,30 +175,8 @@ int main(int argc, char **argv)
         std::printf("FAIL: cannot select the reference backend: %s\n", lowbit_last_error());
         return 1;
     }
-    const std::vector<KvFmt> fmts = kv_formats();
-    const std::vector<std::pair<size_t, size_t>> pairs = kv_pairs(fmts);
-    int bad_pairs = 0;
-    size_t idx = 0;
-    for (const auto &pr : pairs) {
-        const KvFmt &kf = fmts[pr.first], &vf = fmts[pr.second];
-        long p0 = g_passed, f0 = g_failed;
-        g_prints = 0;
-        for (const Shape &sh : kShapes) {
-            idx++;
-            if (quick && sh.big)
-                continue;
-            // The device test's seeds: the same cases.
-            run_case(kf, vf, sh, idx, 0xA77E000ull + idx * 7919);
-        }
-        const long pf = g_failed - f0;
-        if (pf)
-            bad_pairs++;
-        std::string name = std::string("k=") + kf.name + " v=" + vf.name;
-        std::printf("%-40s %4ld cases %s\n", name.c_str(), g_passed - p0 + pf,
-                    pf ? (std::to_string(pf) + " FAILED").c_str() : "ok");
-        std::fflush(stdout);
-    }
-    std::printf("%d of %zu format pairs had failures\n", bad_pairs, pairs.size());
-    std::printf("%ld passed, %ld failed\n", g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    long passed = 0, failed = 0;
+    run_all_cases(quick, passed, failed, run_case);
+    std::printf("%ld passed, %ld failed\n", passed, failed);
+    return failed ? 1 : 0;
 }

@@ -11,15 +11,15 @@
 //   - KV formats: every one lowbit-check's attention covers (f32, f16, bf16;
 //     FP8 e4m3 / e5m2 / e4m3fnuz per head; FP8 per token and 1x32; INT8 per
 //     token with f32 and bf16 + zp scales; INT4 g32 f16 zp; INT4 g64 f32;
-//     UINT4 g16 bf16 zp; MXFP8 e4m3 / e5m2; MXFP6 e3m2 / e2m3; MXFP4;
+//     UINT4 g16 bf16 zp; INT4 g48 f16 zp; MXFP8 e4m3 / e5m2; MXFP6 e3m2 / e2m3; MXFP4;
 //     MXINT8; NVFP4 and E4M3 g32 under given per-head tensor scales), the
 //     same format for K and V, then mixed K / V pairs (attention_cases.h);
 //   - decode (one query token) and prefill (up to 300 tokens), causal and
 //     not, with and without an additive mask (-Inf keys, fully masked rows,
 //     and NaN / +Inf entries in the random-bits cases), q_pos inside, at
 //     the end of and before the keys;
-//   - head_dim 64, 128, 256, 16, 80 (128 where the format's block does not
-//     divide it); GQA ratios 1, 3, 4, 8, 24 and 32 (one and several CTAs
+//   - head_dim 64, 128, 256, 16, 80 (where the format's blocks do not divide
+//     it, their least common multiple from 128 on: 144 for g48); GQA ratios 1, 3, 4, 8, 24 and 32 (one and several CTAs
 //     per kv head);
 //   - Q f32 / f16 / bf16 / e4m3 / e5m2 / e4m3fnuz / e5m2fnuz (FP8 with a
 //     q_scale); out f32 / f16 / bf16; odd strides and output offsets;
@@ -42,12 +42,9 @@
 // usage: attention_device_test [--quick]   (--quick: no case above ~1000 keys)
 #include "device_test.h"  // CUDA or HIP runtime, LBT_BACKEND, CK, SKIP
 
-#include <cinttypes>
-
 #include "attention_cases.h"
 
 static long g_passed, g_failed;
-static int g_prints;  // failure details printed for the current format pair
 
 static void tally(bool ok)
 {
@@ -110,7 +107,8 @@ struct DevCase {
 // ---- one case ----------------------------------------------------------------------
 
 
-static void run_case(const KvFmt &kf, const KvFmt &vf, const Shape &sh, size_t idx, uint64_t seed, cudaStream_t s)
+static bool run_case(const KvFmt &kf, const KvFmt &vf, const Shape &sh, size_t idx, uint64_t seed, int &prints,
+                     cudaStream_t s)
 {
     std::mt19937_64 g(seed);
     HostCase hc;
@@ -130,26 +128,7 @@ static void run_case(const KvFmt &kf, const KvFmt &vf, const Shape &sh, size_t i
     CK(cudaMemcpyAsync(got.data(), dc.out, region, cudaMemcpyDeviceToHost, s));
     CK(cudaStreamSynchronize(s));
     dc.release();
-
-    bool ok = hs == LOWBIT_OK && ds == LOWBIT_OK;
-    if (!ok) {
-        if (g_prints++ < 5)
-            std::printf("  FAIL %s seed=%#" PRIx64 ": status host %s device %s (%s)\n", hc.ctx.c_str(), seed,
-                        lowbit_status_string(hs), lowbit_status_string(ds), derr.c_str());
-    } else {
-        for (size_t i = 0; i < region; i++) {
-            if (got[i] != want[i]) {
-                ok = false;
-                if (g_prints++ < 5) {
-                    long long k = (long long)i - (long long)(kGuard + hc.out_off);
-                    std::printf("  FAIL %s seed=%#" PRIx64 ": out differs at byte %lld of %zu%s (got %#04x want %#04x)\n",
-                                hc.ctx.c_str(), seed, k, hc.out_bytes, where(hc, k).c_str(), got[i], want[i]);
-                }
-                break;
-            }
-        }
-    }
-    tally(ok);
+    return same_output(hc, seed, "device", hs, ds, derr, want, got, prints);
 }
 
 // ---- argument checks ------------------------------------------------------------------
@@ -436,31 +415,12 @@ int main(int argc, char **argv)
 
     api_checks();
 
-    const std::vector<KvFmt> fmts = kv_formats();
-    const std::vector<std::pair<size_t, size_t>> pairs = kv_pairs(fmts);
-
     cudaStream_t stream;
     CK(cudaStreamCreate(&stream));
-    int bad_pairs = 0;
-    size_t idx = 0;
-    for (const auto &pr : pairs) {
-        const KvFmt &kf = fmts[pr.first], &vf = fmts[pr.second];
-        long p0 = g_passed, f0 = g_failed;
-        g_prints = 0;
-        for (const Shape &sh : kShapes) {
-            idx++;
-            if (quick && sh.big)
-                continue;
-            run_case(kf, vf, sh, idx, 0xA77E000ull + idx * 7919, stream);
-        }
-        const long pf = g_failed - f0;
-        if (pf) bad_pairs++;
-        std::string name = std::string("k=") + kf.name + " v=" + vf.name;
-        std::printf("%-40s %4ld cases %s\n", name.c_str(), g_passed - p0 + pf,
-                    pf ? (std::to_string(pf) + " FAILED").c_str() : "ok");
-        std::fflush(stdout);
-    }
-    std::printf("%d of %zu format pairs had failures\n", bad_pairs, pairs.size());
+    run_all_cases(quick, g_passed, g_failed,
+                  [&](const KvFmt &kf, const KvFmt &vf, const Shape &sh, size_t idx, uint64_t seed, int &prints) {
+                      return run_case(kf, vf, sh, idx, seed, prints, stream);
+                  });
     std::printf("%ld passed, %ld failed\n", g_passed, g_failed);
     CK(cudaStreamDestroy(stream));
     return g_failed ? 1 : 0;
