@@ -528,6 +528,22 @@ LOWBIT_API lowbit_status lowbit_attention_device(lowbit_backend backend, const l
                                                  void *stream);
 
 /*
+ * lowbit_kv_append on a GPU backend (LOWBIT_BACKEND_CUDA or _HIP): the
+ * cache's pages and head_scales, block_table and src are device pointers;
+ * the cache descriptor itself is read on the host.  Validated as
+ * lowbit_kv_append (status and detail alike), then each pointer it uses is
+ * checked to be device memory (LOWBIT_ERR_WRONG_MEMORY names it).  Enqueues
+ * only (no allocation, no synchronisation); the pages get exactly the bytes
+ * lowbit_kv_append writes.  Block table entries and head scales live on the
+ * device and are not checked: they must be valid, as for lowbit_kv_append.
+ * n_tokens = 0 is a no-op.
+ */
+LOWBIT_API lowbit_status lowbit_kv_append_device(lowbit_backend backend, lowbit_kv_cache *cache,
+                                                 const int32_t *block_table, size_t block_table_len, size_t pos,
+                                                 size_t n_tokens, lowbit_dtype src_type, const void *src,
+                                                 size_t src_token_stride, void *stream);
+
+/*
  * lowbit_gemm on a GPU backend (LOWBIT_BACKEND_CUDA or _HIP): the data, scales and
  * zero points of a and b, and c, are device pointers; the descriptors
  * themselves (and alpha, beta, NVFP4 tensor scales) are read on the host.

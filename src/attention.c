@@ -61,6 +61,7 @@ static lowbit_status lb_kv_layout(const lowbit_kv_cache *c, const char *arg, lb_
     const uint32_t D = c->head_dim;
     v->elem = f->elem;
     v->scale_type = f->scale_type;
+    v->rule = f->rule;
     v->D = D;
     v->page_tokens = c->page_tokens;
     v->code_value = v->scheme == LB_SCHEME_MX && f->elem == LOWBIT_INT8 ? 0x1p-6f : 1.0f;
@@ -178,12 +179,13 @@ static lowbit_status lb_kv_check_table(const lowbit_kv_cache *c, const int32_t *
 
 /* ---- quantize on write -------------------------------------------------- */
 
-lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_table, size_t block_table_len,
-                               size_t pos, size_t n_tokens, lowbit_dtype src_type, const void *src,
-                               size_t src_token_stride)
+lowbit_status lb_kv_append_job_init(lb_kv_append_job *j, lowbit_kv_cache *cache, const int32_t *block_table,
+                                    size_t block_table_len, size_t pos, size_t n_tokens, lowbit_dtype src_type,
+                                    const void *src, size_t src_token_stride, int device)
 {
+    memset(j, 0, sizeof *j);
     lb_kv_view v;
-    lowbit_status s = lb_kv_check(cache, "cache", 0, &v);
+    lowbit_status s = lb_kv_check(cache, "cache", device, &v);
     if (s != LOWBIT_OK)
         return s;
     if ((unsigned)src_type >= LOWBIT_DTYPE_COUNT)
@@ -192,7 +194,7 @@ lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_tabl
         return lb_fail(LOWBIT_ERR_UNSUPPORTED, "src_type: %s; new tokens come as f32, f16 or bf16",
                        lowbit_dtype_name(src_type));
     if (n_tokens == 0)
-        return lb_ok();
+        return LOWBIT_OK;
     if (!src)
         return lb_fail(LOWBIT_ERR_NULL_POINTER, "src is NULL");
     size_t row = (size_t)cache->kv_heads * v.D;
@@ -205,7 +207,7 @@ lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_tabl
     if (src_bytes == SIZE_MAX || (uintptr_t)src > UINTPTR_MAX - src_bytes)
         return lb_fail(LOWBIT_ERR_SIZE_OVERFLOW, "src: %zu tokens x stride %zu overflows the address space",
                        n_tokens, src_token_stride);
-    s = lb_kv_check_table(cache, block_table, block_table_len, pos, pos + n_tokens, 0);
+    s = lb_kv_check_table(cache, block_table, block_table_len, pos, pos + n_tokens, device);
     if (s != LOWBIT_OK)
         return s;
     if (lb_overlap(src, src_bytes, cache->pages, cache->pages_bytes))
@@ -216,7 +218,32 @@ lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_tabl
         return lb_fail(LOWBIT_ERR_ALIASING, "block_table overlaps cache->pages");
     if (v.head_scales && lb_overlap(cache->pages, cache->pages_bytes, cache->head_scales, 4 * (size_t)cache->kv_heads))
         return lb_fail(LOWBIT_ERR_ALIASING, "cache->head_scales overlaps cache->pages");
+    j->v = v;
+    j->pages = cache->pages;
+    j->table = block_table;
+    j->pos = pos;
+    j->n_tokens = n_tokens;
+    j->kv_heads = cache->kv_heads;
+    j->elem_bits = lowbit_dtype_bits(v.elem);
+    j->src_bits = lowbit_dtype_bits(src_type);
+    j->src_type = src_type;
+    j->src = src;
+    j->src_stride = src_token_stride;
+    return LOWBIT_OK;
+}
 
+lowbit_status lowbit_kv_append(lowbit_kv_cache *cache, const int32_t *block_table, size_t block_table_len,
+                               size_t pos, size_t n_tokens, lowbit_dtype src_type, const void *src,
+                               size_t src_token_stride)
+{
+    lb_kv_append_job job;
+    lowbit_status s = lb_kv_append_job_init(&job, cache, block_table, block_table_len, pos, n_tokens, src_type, src,
+                                            src_token_stride, 0);
+    if (s != LOWBIT_OK)
+        return s;
+    if (job.n_tokens == 0)
+        return lb_ok();
+    const lb_kv_view v = job.v;
     const lb_kernel *k = NULL, *cast_k = NULL;
     if (v.scheme == LB_SCHEME_PLAIN)
         cast_k = lb_find_convert(v.elem, src_type, LB_ROUND_NE);

@@ -130,3 +130,30 @@ lowbit_status lowbit_attention_device(lowbit_backend backend, const lowbit_atten
     s = ops->attention(&j, stream);
     return s == LOWBIT_OK ? lb_ok() : s;
 }
+
+lowbit_status lowbit_kv_append_device(lowbit_backend backend, lowbit_kv_cache *cache, const int32_t *block_table,
+                                      size_t block_table_len, size_t pos, size_t n_tokens, lowbit_dtype src_type,
+                                      const void *src, size_t src_token_stride, void *stream)
+{
+    lowbit_status s = lb_device_backend(backend);
+    if (s != LOWBIT_OK)
+        return s;
+    lb_kv_append_job j;
+    if ((s = lb_kv_append_job_init(&j, cache, block_table, block_table_len, pos, n_tokens, src_type, src,
+                                   src_token_stride, 1)) != LOWBIT_OK)
+        return s;
+    const lb_gpu_ops *ops = lb_gpu_ops_for(backend, &s);
+    if (!ops)
+        return s;
+    if (j.n_tokens == 0)
+        return lb_ok();
+    if ((s = ops->check_pointer(src, "src")) != LOWBIT_OK ||
+        (s = ops->check_pointer(cache->pages, "cache->pages")) != LOWBIT_OK)
+        return s;
+    if (block_table && (s = ops->check_pointer(block_table, "block_table")) != LOWBIT_OK)
+        return s;
+    if (j.v.head_scales && (s = ops->check_pointer(j.v.head_scales, "cache->head_scales")) != LOWBIT_OK)
+        return s;
+    s = ops->kv_append(&j, stream);
+    return s == LOWBIT_OK ? lb_ok() : s;
+}

@@ -25,6 +25,7 @@
 #define lb_cuda_quantize lb_hip_quantize
 #define lb_cuda_dequantize lb_hip_dequantize
 #define lb_cuda_attention lb_hip_attention
+#define lb_cuda_kv_append lb_hip_kv_append
 #endif
 
 #ifdef __cplusplus
@@ -58,6 +59,12 @@ lowbit_status lb_cuda_dequantize(lowbit_dtype dst_type, void *dst, size_t dst_ro
  * allocation, no sync. */
 lowbit_status lb_cuda_attention(const lb_attn_job *j, void *stream);
 
+/* Enqueue a KV-cache append (kernels/cuda/kv_append.cu) on `stream`: the
+ * job from lb_kv_append_job_init(..., device = 1), n_tokens >= 1, its pages,
+ * source, block table and head scales checked to be device memory.  No
+ * allocation, no sync. */
+lowbit_status lb_cuda_kv_append(const lb_kv_append_job *j, void *stream);
+
 /* One GPU backend: the functions above, as a table. */
 typedef struct lb_gpu_ops {
     int (*device_count)(void);
@@ -73,6 +80,7 @@ typedef struct lb_gpu_ops {
      * pointers checked to be device memory, M, N >= 1.  allow_fast is
      * LOWBIT_GEMM_ALLOW_FAST; without it the result is the reference's. */
     lowbit_status (*gemm)(const lb_gemm_job *j, int allow_fast, void *stream);
+    lowbit_status (*kv_append)(const lb_kv_append_job *j, void *stream);
 } lb_gpu_ops;
 
 #ifndef LB_GPU_AS_HIP
@@ -98,14 +106,14 @@ const lb_gpu_ops *lb_gpu_ops_for(lowbit_backend b, lowbit_status *why);
  * revision of this interface, which must change whenever a member of
  * lb_gpu_ops or lb_gpu_host changes meaning (a signature change keeps every
  * size, and the lowbit version need not move between two builds).
- * Revision 2: lb_gpu_ops.gemm takes allow_fast. */
-#define LB_GPU_INTERFACE "gpu-ops 2"
+ * Revision 2: lb_gpu_ops.gemm takes allow_fast.  Revision 3: kv_append. */
+#define LB_GPU_INTERFACE "gpu-ops 3"
 #define LB_GPU_HOST_VERSION LOWBIT_VERSION_STRING " (" LB_GPU_INTERFACE ")"
 
 typedef struct lb_gpu_host {
     const char *version;  /* the core's LB_GPU_HOST_VERSION; the module must match it exactly */
-    size_t sizes[4];      /* sizeof lb_cvt_params, lowbit_qtensor, lb_attn_job, lb_gemm_job, as the core
-                           * sees them */
+    size_t sizes[5];      /* sizeof lb_cvt_params, lowbit_qtensor, lb_attn_job, lb_gemm_job,
+                           * lb_kv_append_job, as the core sees them */
     lowbit_status (*fail)(lowbit_status status, const char *fmt, ...);
     void (*grid_of)(const lowbit_qtensor *q, lb_grid *g);
     lb_scheme (*format_scheme)(const lowbit_format *f);

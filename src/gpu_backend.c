@@ -34,7 +34,7 @@
 static const lb_gpu_ops lb_cuda_ops = {
     lb_cuda_device_count, lb_cuda_check_pointer, lb_cuda_convert,
     lb_cuda_quantize,     lb_cuda_dequantize,    lb_cuda_attention,
-    lb_cuda_gemm_run,
+    lb_cuda_gemm_run,     lb_cuda_kv_append,
 };
 #endif
 
@@ -47,7 +47,8 @@ static char lb_hip_why[1400];  /* why lb_hip_ops is NULL */
 
 static const lb_gpu_host lb_hip_host = {
     LB_GPU_HOST_VERSION,
-    {sizeof(lb_cvt_params), sizeof(lowbit_qtensor), sizeof(lb_attn_job), sizeof(lb_gemm_job)},
+    {sizeof(lb_cvt_params), sizeof(lowbit_qtensor), sizeof(lb_attn_job), sizeof(lb_gemm_job),
+     sizeof(lb_kv_append_job)},
     lb_fail,
     lb_grid_of,
     lb_format_scheme,

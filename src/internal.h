@@ -141,6 +141,7 @@ typedef void (*lb_gemm_pack_fn)(const lb_gemm_job *j, void *dst, size_t r0, size
 typedef struct lb_kv_view {
     lowbit_dtype elem, scale_type;
     lb_scheme scheme;
+    lowbit_scale_rule rule;   /* MX: how block scales are chosen (device append) */
     int per_head;             /* FP8 with one fixed scale per head (head_scales) */
     int nv_head;              /* NVFP4: E4M3 block scales times the head's tensor scale (head_scales) */
     uint32_t D;               /* head_dim */
@@ -170,6 +171,28 @@ typedef struct lb_attn_job {
     uint8_t *out;
     size_t out_stride;
 } lb_attn_job;
+
+/* A validated lowbit_kv_append: tokens pos .. pos + n_tokens - 1, each
+ * kv head's vector of src (token t at element t * src_stride, head h at
+ * h * head_dim further) quantized into its slot.  The device backends get it
+ * by value (lowbit_kv_append_device). */
+typedef struct lb_kv_append_job {
+    lb_kv_view v;             /* the cache's layout (v.pages: its pages) */
+    uint8_t *pages;           /* the same pages, written */
+    const int32_t *table;     /* NULL: identity */
+    size_t pos, n_tokens;
+    uint32_t kv_heads;
+    unsigned elem_bits, src_bits;
+    lowbit_dtype src_type;
+    const uint8_t *src;
+    size_t src_stride;        /* elements from one token to the next */
+} lb_kv_append_job;
+
+/* Validation of lowbit_kv_append (device: pointers and table entries are
+ * device memory, not read on the host); j->n_tokens == 0 means nothing to do. */
+lowbit_status lb_kv_append_job_init(lb_kv_append_job *j, lowbit_kv_cache *cache, const int32_t *block_table,
+                                    size_t block_table_len, size_t pos, size_t n_tokens, lowbit_dtype src_type,
+                                    const void *src, size_t src_token_stride, int device);
 
 /* Key tile of the online softmax (part of the semantics: the running
  * maximum is updated once per tile of this many key positions). */

@@ -23,6 +23,10 @@
 //            n(n+1)/2 (QK^T and PV, 2 per multiply-add, over the n(n+1)/2
 //            visible (query, key) pairs; the formula lowbit-bench uses),
 //            TFLOP/s = that / median seconds; "of fma" = that / the FMA loop.
+//   append   lowbit_kv_append_device of the prefill's tokens of K from f32
+//            on the device; GB/s = source bytes read + page bytes written /
+//            median seconds, against the copy; the pages are compared with
+//            the host's first.
 // Timing: events, warm-up calls, median of --reps repetitions.  Before
 // timing, each decode output (sequence 0) and the first and last 32 tokens
 // of each prefill are compared bit for bit with lowbit_attention on the host
@@ -308,6 +312,11 @@ int main(int argc, char **argv)
         }
     }
     const size_t max_prefill = quick ? 1024 : 4096;
+    // K's first tokens on the device, f32: the source of the append rows.
+    const size_t append_tokens = max_prefill;
+    float *d_xk;
+    CK(cudaMalloc(&d_xk, append_tokens * HKV * D * 4));
+    CK(cudaMemcpy(d_xk, xk.data(), append_tokens * HKV * D * 4, cudaMemcpyHostToDevice));
     std::vector<uint16_t> hq(max_prefill * HQ * D);
     {
         std::vector<float> qf(hq.size());
@@ -430,6 +439,40 @@ int main(int argc, char **argv)
                             fma_tflops * 1e3, tflops / fma_tflops, ok ? "true" : "false");
             std::fflush(stdout);
         }
+
+        // Append: the first append_tokens tokens of K again, from f32 on the
+        // device, into the pool's first pages (block table NULL: pages 0, 1,
+        // ...); they must come out as the host wrote them.
+        {
+            const size_t n = append_tokens, P = n / PT;
+            auto call = [&]() {
+                return lowbit_kv_append_device(BENCH_LOWBIT_BACKEND, &p.dk, nullptr, 0, 0, n, LOWBIT_F32, d_xk,
+                                               HKV * D, nullptr);
+            };
+            CK(cudaMemset(p.d_kp, 0, P * p.page_bytes_k));  // the host pages' padding is 0 too
+            lowbit_status s = call();
+            CK(cudaDeviceSynchronize());
+            if (s != LOWBIT_OK)
+                std::fprintf(stderr, "device kv_append: %s (%s)\n", lowbit_status_string(s), lowbit_last_error());
+            std::vector<uint8_t> got(P * p.page_bytes_k);
+            CK(cudaMemcpy(got.data(), p.d_kp, got.size(), cudaMemcpyDeviceToHost));
+            const bool ok = s == LOWBIT_OK && std::memcmp(got.data(), p.kp.data(), got.size()) == 0;
+            const double sec = time_median([&](int) { call(); }, 2, reps, 4);
+            CK(cudaGetLastError());
+            const double bytes = (double)n * HKV * D * 4 + (double)P * (double)p.page_bytes_k;
+            const double gbps = bytes / sec / 1e9;
+            if (!ok) bad++;
+            rows.push_back({ch.name, true, n, 0, sec, gbps, gbps / copy, ok});
+            if (json)
+                std::printf("{\"op\":\"kv_append\",\"formats\":\"f32->%s\",\"backend\":\"" BENCH_BACKEND "\","
+                            "\"device\":\"%s\",\"shape\":\"tokens=%zu hkv=%u d=%u page=%u\",\"threads\":1,"
+                            "\"bytes\":%.0f,\"seconds\":%.6e,\"gbps\":%.2f,\"roofline\":\"" BENCH_COPY_PEER "\","
+                            "\"roofline_value\":%.2f,\"roofline_fraction\":%.4f,\"peer\":\"" BENCH_COPY_PEER "\","
+                            "\"peer_value\":%.2f,\"peer_ratio\":%.4f,\"checked\":%s}\n",
+                            ch.name, prop.name, n, HKV, D, PT, bytes, sec, gbps, copy, gbps / copy, copy, gbps / copy,
+                            ok ? "true" : "false");
+            std::fflush(stdout);
+        }
         CK(cudaFree(d_perm));
         free_pool(p);
     }
@@ -439,9 +482,16 @@ int main(int argc, char **argv)
         std::printf("%-12s %7s %5s %10s %9s %8s  %s\n", "kv format", "kv_len", "seqs", "ms/call", "GB/s", "of copy",
                     "check");
         for (const Row &r : rows)
-            if (r.decode)
+            if (r.decode && r.nseq)
                 std::printf("%-12s %7zu %5zu %10.4f %9.1f %7.1f%%  %s\n", r.fmt.c_str(), r.len, r.nseq, r.sec * 1e3,
                             r.rate, 100 * r.frac, r.ok ? "ok" : "MISMATCH");
+        std::printf("\nkv_append_device: K tokens from f32 into the cache; GB/s = f32 source read + pages written / "
+                    "median call\n");
+        std::printf("%-12s %7s %10s %9s %8s  %s\n", "kv format", "tokens", "ms/call", "GB/s", "of copy", "check");
+        for (const Row &r : rows)
+            if (r.decode && !r.nseq)
+                std::printf("%-12s %7zu %10.4f %9.1f %7.1f%%  %s\n", r.fmt.c_str(), r.len, r.sec * 1e3, r.rate,
+                            100 * r.frac, r.ok ? "ok" : "MISMATCH");
         std::printf("\nprefill: causal; TFLOP/s = 4 d Hq n(n+1)/2 / median call; \"of fma\" = that / the f32 FMA loop\n");
         std::printf("%-12s %7s %10s %9s %8s  %s\n", "kv format", "tokens", "ms/call", "TFLOP/s", "of fma", "check");
         for (const Row &r : rows)
@@ -451,6 +501,7 @@ int main(int argc, char **argv)
     }
     CK(cudaFree(d_q));
     CK(cudaFree(d_out));
+    CK(cudaFree(d_xk));
     if (bad)
         std::fprintf(stderr, "%d case(s) did not match the host library or failed\n", bad);
     return bad ? 1 : 0;

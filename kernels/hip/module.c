@@ -94,13 +94,13 @@ static lowbit_status lb_hip_gemm(const lb_gemm_job *j, int allow_fast, void *str
 static const lb_gpu_ops lb_hip_ops = {
     lb_hip_device_count, lb_hip_check_pointer, lb_hip_convert,
     lb_hip_quantize,     lb_hip_dequantize,    lb_hip_attention,
-    lb_hip_gemm,
+    lb_hip_gemm,         lb_hip_kv_append,
 };
 
 LB_EXPORT const lb_gpu_ops *lb_hip_module_open(const lb_gpu_host *host, char *why, size_t why_len)
 {
-    static const size_t sizes[4] = {sizeof(lb_cvt_params), sizeof(lowbit_qtensor), sizeof(lb_attn_job),
-                                    sizeof(lb_gemm_job)};
+    static const size_t sizes[5] = {sizeof(lb_cvt_params), sizeof(lowbit_qtensor), sizeof(lb_attn_job),
+                                    sizeof(lb_gemm_job), sizeof(lb_kv_append_job)};
     if (strcmp(host->version, LB_GPU_HOST_VERSION) != 0 || memcmp(host->sizes, sizes, sizeof sizes) != 0) {
         snprintf(why, why_len, "the module is lowbit %s, the library lowbit %s (or their structures differ); "
                  "install matching versions", LB_GPU_HOST_VERSION, host->version);

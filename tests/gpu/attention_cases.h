@@ -405,4 +405,117 @@ static void run_all_cases(bool quick, long &passed, long &failed, Run run)
     std::printf("%d of %zu format pairs had failures\n", bad_pairs, pairs.size());
 }
 
+// ---- appends ---------------------------------------------------------------------
+
+// One lowbit_kv_append call: junk pages (head scales, shuffled table) and a
+// source of n tokens.  The implementation under test starts from the same
+// pages as the host; every byte must come out the same.
+struct AppendCase {
+    lowbit_kv_cache c;
+    std::vector<uint8_t> pages;
+    std::vector<float> hs;
+    std::vector<int32_t> table;
+    std::vector<uint8_t> src;
+    size_t pos, n, stride;
+    lowbit_dtype st;
+    std::string ctx;
+};
+
+static void make_append_case(AppendCase &ac, const KvFmt &kf, uint32_t D, uint32_t H, uint32_t pt, size_t pos, size_t n,
+                             lowbit_dtype st, int bits, uint64_t seed)
+{
+    std::mt19937_64 g(seed);
+    const size_t npages = (pos + n + pt - 1) / pt + 2;
+    cache_init(ac.c, ac.pages, ac.hs, kf.f, D, H, pt, npages, g);
+    ac.table.resize(npages);
+    for (size_t i = 0; i < npages; i++)
+        ac.table[i] = (int32_t)i;
+    std::shuffle(ac.table.begin(), ac.table.end(), g);
+    ac.pos = pos;
+    ac.n = n;
+    ac.st = st;
+    ac.stride = (size_t)H * D + (seed % 3) * 8;
+    std::vector<float> xf(n * ac.stride);
+    for (size_t i = 0; i < xf.size(); i++)
+        xf[i] = sample(g, bits, i % D);
+    if (bits == B_POKE)  // specials and extremes in the source
+        for (size_t i = 0; i < xf.size(); i++) {
+            static const float sp[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e-40f, -3e38f, 65504.0f, 1e30f};
+            if (g() % 97 == 0)
+                xf[i] = sp[g() % (sizeof sp / sizeof sp[0])];
+        }
+    ac.src.assign(tbytes(st, xf.size()), 0);
+    const lowbit_convert_opts cast = {LOWBIT_ROUND_NEAREST_EVEN, 0, 0, 0};
+    if (lowbit_convert(st, ac.src.data(), LOWBIT_F32, xf.data(), xf.size(), &cast) != LOWBIT_OK) {
+        std::printf("internal: convert src: %s\n", lowbit_last_error());
+        std::exit(2);
+    }
+    char b[200];
+    std::snprintf(b, sizeof b, "append %s D=%u heads=%u page=%u pos=%zu n=%zu src=%s%s seed=%#" PRIx64, kf.name, D, H,
+                  pt, pos, n, tname(st), bits == B_POKE ? " specials" : "", seed);
+    ac.ctx = b;
+}
+
+// The verdict of an append: both calls succeeded and the pages are the same.
+static bool same_pages(const AppendCase &ac, const char *who, lowbit_status hs, const std::string &herr,
+                       lowbit_status ts, const std::string &terr, const std::vector<uint8_t> &want,
+                       const std::vector<uint8_t> &got, int &prints)
+{
+    if (hs != LOWBIT_OK || ts != LOWBIT_OK) {
+        if (prints++ < 5)
+            std::printf("  FAIL %s: status host %s (%s), %s %s (%s)\n", ac.ctx.c_str(), lowbit_status_string(hs),
+                        herr.c_str(), who, lowbit_status_string(ts), terr.c_str());
+        return false;
+    }
+    size_t pb = 0;
+    lowbit_kv_page_bytes(&ac.c, &pb);
+    for (size_t i = 0; i < want.size(); i++)
+        if (want[i] != got[i]) {
+            if (prints++ < 5)
+                std::printf("  FAIL %s: pages differ at byte %zu (page %zu, offset %zu): got %#04x want %#04x\n",
+                            ac.ctx.c_str(), i, i / pb, i % pb, got[i], want[i]);
+            return false;
+        }
+    return true;
+}
+
+// Every format x head_dim 16 / 64 / 80 / 128 / 256 (a block's multiple from
+// 128 on where it does not divide) x source f32 / f16 / bf16; data clean,
+// wide and with specials; 1 to 70 tokens from mid-page; 1 to 3 heads; pages
+// of 5 and 16 tokens.  run(case, prints) says whether one passed; a line per
+// format.
+template <class Run>
+static void run_append_cases(long &passed, long &failed, Run run)
+{
+    static const uint32_t dims[] = {16, 64, 80, 128, 256};
+    static const lowbit_dtype srcs[] = {LOWBIT_F32, LOWBIT_F16, LOWBIT_BF16};
+    static const size_t lens[] = {1, 3, 17, 70};
+    const std::vector<KvFmt> fmts = kv_formats();
+    size_t idx = 0;
+    for (const KvFmt &kf : fmts) {
+        long np = 0, nf = 0;
+        int prints = 0;
+        for (uint32_t D0 : dims)
+            for (lowbit_dtype st : srcs) {
+                idx++;
+                uint32_t D = D0;
+                const uint32_t b = kf.f.block_cols;
+                if (b && D % b)
+                    D = (128 + b - 1) / b * b;
+                const int bits = idx % 3 == 0 ? B_CLEAN : idx % 3 == 1 ? B_WIDE : B_POKE;
+                AppendCase ac;
+                make_append_case(ac, kf, D, 1 + (uint32_t)(idx % 3), idx % 2 ? 16 : 5, (idx * 13) % 40, lens[idx % 4],
+                                 st, bits, 0xA99E000ull + idx * 104729);
+                if (run(ac, prints))
+                    np++;
+                else
+                    nf++;
+            }
+        passed += np;
+        failed += nf;
+        std::printf("append %-33s %4ld cases %s\n", kf.name, np + nf, nf ? (std::to_string(nf) + " FAILED").c_str() : "ok");
+        std::fflush(stdout);
+    }
+}
+
 #endif

@@ -17,6 +17,7 @@
 // usage: attention_cuda_host_emul [--quick]   (--quick: no case above ~1000 keys)
 #include "attention_cases.h"
 #include "attention.cuh"
+#include "kv_append.cuh"
 
 namespace {
 
@@ -166,6 +167,55 @@ bool run_case(const KvFmt &kf, const KvFmt &vf, const Shape &sh, size_t idx, uin
     return same_output(hc, seed, "emulated", hs, es, eerr, want, got, prints);
 }
 
+// ---- lowbit_kv_append_device's kernel (kv_append.cu) ------------------------
+
+// Every CTA of k_kv_append: each warp's item, lane by lane, then lane 0's
+// zero points after the barrier.
+lowbit_status emulate_append(lowbit_kv_cache &c, const int32_t *table, size_t table_len, size_t pos, size_t n,
+                             lowbit_dtype st, const void *src, size_t stride, std::string &err)
+{
+    lb_kv_append_job j;
+    lowbit_status s = lb_kv_append_job_init(&j, &c, table, table_len, pos, n, st, src, stride, 1);
+    if (s != LOWBIT_OK) {
+        err = lowbit_last_error();
+        return s;
+    }
+    const size_t items = j.n_tokens * j.kv_heads;
+    for (size_t cta = 0; cta * lbk::kWarps < items; cta++) {
+        uint8_t zp_codes[lbk::kWarps][lbk::kMaxChunks];
+        std::memset(zp_codes, 0xEE, sizeof zp_codes);  // junk, as shared memory holds
+        for (unsigned w = 0; w < lbk::kWarps; w++) {
+            const size_t i = cta * lbk::kWarps + w;
+            if (i >= items)
+                continue;
+            const lbk::Item it = lbk::item_of(j, i);
+            for (unsigned lane = 0; lane < 32; lane++)
+                if (lane < lbk::chunks(j.v))
+                    zp_codes[w][lane] = (uint8_t)lbk::quantize_chunk(j, it, lane);
+        }
+        for (unsigned w = 0; w < lbk::kWarps; w++) {
+            const size_t i = cta * lbk::kWarps + w;
+            if (i < items)
+                lbk::store_zero_points(j, lbk::item_of(j, i), zp_codes[w]);
+        }
+    }
+    return LOWBIT_OK;
+}
+
+bool append_case(AppendCase &ac, int &prints)
+{
+    std::vector<uint8_t> want = ac.pages, got = ac.pages;
+    lowbit_kv_cache hc = ac.c, ec = ac.c;
+    hc.pages = want.data();
+    ec.pages = got.data();
+    lowbit_status hs = lowbit_kv_append(&hc, ac.table.data(), ac.table.size(), ac.pos, ac.n, ac.st, ac.src.data(),
+                                        ac.stride);
+    std::string herr = hs == LOWBIT_OK ? "" : lowbit_last_error(), eerr;
+    lowbit_status es = emulate_append(ec, ac.table.data(), ac.table.size(), ac.pos, ac.n, ac.st, ac.src.data(),
+                                      ac.stride, eerr);
+    return same_pages(ac, "emulated", hs, herr, es, eerr, want, got, prints);
+}
+
 }  // namespace
 
 int main(int argc, char **argv)
@@ -176,6 +226,7 @@ int main(int argc, char **argv)
         return 1;
     }
     long passed = 0, failed = 0;
+    run_append_cases(passed, failed, append_case);
     run_all_cases(quick, passed, failed, run_case);
     std::printf("%ld passed, %ld failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -401,6 +401,121 @@ static void api_checks()
     std::printf("api checks: %ld passed, %ld failed\n", g_passed - p0, g_failed - f0);
 }
 
+// ---- lowbit_kv_append_device ---------------------------------------------------------
+
+// An append case's pages, source, table and head scales on the device.
+struct DevAppend {
+    uint8_t *pages = nullptr, *src = nullptr;
+    float *hs = nullptr;
+    int32_t *table = nullptr;
+    lowbit_kv_cache c;
+
+    explicit DevAppend(const AppendCase &ac)
+    {
+        pages = to_device(ac.pages);
+        src = to_device(ac.src);
+        hs = to_device(ac.hs);
+        table = to_device(ac.table);
+        c = ac.c;
+        c.pages = pages;
+        c.head_scales = hs;
+    }
+    DevAppend(const DevAppend &) = delete;
+    DevAppend &operator=(const DevAppend &) = delete;
+    ~DevAppend()
+    {
+        for (void *p : {(void *)pages, (void *)src, (void *)hs, (void *)table})
+            if (p) CK(cudaFree(p));
+    }
+};
+
+// The append on the device; the pages back: the host's bytes, every one.
+static bool append_case(AppendCase &ac, int &prints, cudaStream_t s)
+{
+    std::vector<uint8_t> want = ac.pages, got(ac.pages.size());
+    lowbit_kv_cache hc = ac.c;
+    hc.pages = want.data();
+    lowbit_status hs = lowbit_kv_append(&hc, ac.table.data(), ac.table.size(), ac.pos, ac.n, ac.st, ac.src.data(),
+                                        ac.stride);
+    std::string herr = hs == LOWBIT_OK ? "" : lowbit_last_error();
+    DevAppend d(ac);
+    lowbit_status ds =
+        lowbit_kv_append_device(LBT_BACKEND, &d.c, d.table, ac.table.size(), ac.pos, ac.n, ac.st, d.src, ac.stride, s);
+    std::string derr = lowbit_last_error();
+    CK(cudaMemcpyAsync(got.data(), d.pages, got.size(), cudaMemcpyDeviceToHost, s));
+    CK(cudaStreamSynchronize(s));
+    return same_pages(ac, "device", hs, herr, ds, derr, want, got, prints);
+}
+
+// Argument checks: validation as the host's, host memory in each role the
+// device reads or writes refused by name with the pages untouched, other
+// backends refused, zero tokens a no-op.
+static void append_api_checks()
+{
+    long p0 = g_passed, f0 = g_failed;
+    AppendCase ac;
+    const KvFmt kf = {"nvfp4 given", kv_nv_given(LOWBIT_E2M1, 16)};
+    make_append_case(ac, kf, 64, 2, 16, 5, 20, LOWBIT_BF16, B_CLEAN, 77);
+    DevAppend d(ac);
+    lowbit_kv_cache &dc = d.c;
+    uint8_t *dp = d.pages, *dsrc = d.src;
+    int32_t *dt = d.table;
+    const size_t tl = ac.table.size();
+    auto untouched = [&]() {
+        std::vector<uint8_t> h(ac.pages.size());
+        CK(cudaDeviceSynchronize());
+        CK(cudaMemcpy(h.data(), dp, h.size(), cudaMemcpyDeviceToHost));
+        return h == ac.pages;
+    };
+    auto expect_call = [&](lowbit_status st, lowbit_status want, const char *needle, const char *what) {
+        bool ok = st == want && std::strstr(lowbit_last_error(), needle) && untouched();
+        expect(ok, what);
+    };
+    lowbit_kv_cache hostc = dc;
+    hostc.pages = ac.pages.data();
+    expect_call(lowbit_kv_append_device(LBT_BACKEND, &hostc, dt, tl, ac.pos, ac.n, ac.st, dsrc, ac.stride, nullptr),
+            LOWBIT_ERR_WRONG_MEMORY, "cache->pages", "host cache->pages -> LOWBIT_ERR_WRONG_MEMORY");
+    expect_call(lowbit_kv_append_device(LBT_BACKEND, &dc, dt, tl, ac.pos, ac.n, ac.st, ac.src.data(), ac.stride, nullptr),
+            LOWBIT_ERR_WRONG_MEMORY, "src", "host src -> LOWBIT_ERR_WRONG_MEMORY");
+    expect_call(lowbit_kv_append_device(LBT_BACKEND, &dc, ac.table.data(), tl, ac.pos, ac.n, ac.st, dsrc, ac.stride,
+                                    nullptr),
+            LOWBIT_ERR_WRONG_MEMORY, "block_table", "host block_table -> LOWBIT_ERR_WRONG_MEMORY");
+    lowbit_kv_cache hosths = dc;
+    hosths.head_scales = ac.hs.data();
+    expect_call(lowbit_kv_append_device(LBT_BACKEND, &hosths, dt, tl, ac.pos, ac.n, ac.st, dsrc, ac.stride, nullptr),
+            LOWBIT_ERR_WRONG_MEMORY, "cache->head_scales", "host head_scales -> LOWBIT_ERR_WRONG_MEMORY");
+    expect_call(lowbit_kv_append_device(LBT_BACKEND, &dc, dt, tl, ac.pos, ac.n, ac.st, dsrc, 3, nullptr),
+            LOWBIT_ERR_BAD_STRIDE, "src_token_stride", "short stride -> LOWBIT_ERR_BAD_STRIDE");
+    expect_call(lowbit_kv_append_device(LBT_BACKEND, &dc, dt, 1, ac.pos, ac.n, ac.st, dsrc, ac.stride, nullptr),
+            LOWBIT_ERR_BUFFER_TOO_SMALL, "block_table_len", "short table -> LOWBIT_ERR_BUFFER_TOO_SMALL");
+    expect_call(lowbit_kv_append_device(LBT_BACKEND, &dc, dt, tl, ac.pos, ac.n, LOWBIT_E4M3, dsrc, ac.stride, nullptr),
+            LOWBIT_ERR_UNSUPPORTED, "src_type", "FP8 source -> LOWBIT_ERR_UNSUPPORTED");
+    lowbit_kv_cache noscale = dc;
+    noscale.head_scales = nullptr;
+    expect_call(lowbit_kv_append_device(LBT_BACKEND, &noscale, dt, tl, ac.pos, ac.n, ac.st, dsrc, ac.stride, nullptr),
+            LOWBIT_ERR_NULL_POINTER, "head_scales", "NULL head_scales -> LOWBIT_ERR_NULL_POINTER");
+    expect_call(lowbit_kv_append_device(LOWBIT_BACKEND_REF, &dc, dt, tl, ac.pos, ac.n, ac.st, dsrc, ac.stride, nullptr),
+            LOWBIT_ERR_UNSUPPORTED, "backend", "a CPU backend -> LOWBIT_ERR_UNSUPPORTED");
+    expect(lowbit_kv_append_device(LBT_OTHER_BACKEND, &dc, dt, tl, ac.pos, ac.n, ac.st, dsrc, ac.stride, nullptr) !=
+                   LOWBIT_OK && untouched(),
+           "the other GPU backend: refused, nothing written");
+    expect_call(lowbit_kv_append_device(LBT_BACKEND, &dc, nullptr, 0, ac.pos, 0, ac.st, nullptr, 0, nullptr), LOWBIT_OK, "",
+            "zero tokens: a no-op");
+    // The default stream and the whole call: the host's pages.
+    {
+        lowbit_status st =
+            lowbit_kv_append_device(LBT_BACKEND, &dc, dt, tl, ac.pos, ac.n, ac.st, dsrc, ac.stride, nullptr);
+        std::vector<uint8_t> want = ac.pages, got(ac.pages.size());
+        lowbit_kv_cache hc = ac.c;
+        hc.pages = want.data();
+        lowbit_status hs = lowbit_kv_append(&hc, ac.table.data(), tl, ac.pos, ac.n, ac.st, ac.src.data(), ac.stride);
+        CK(cudaDeviceSynchronize());
+        CK(cudaMemcpy(got.data(), dp, got.size(), cudaMemcpyDeviceToHost));
+        expect(st == LOWBIT_OK && hs == LOWBIT_OK && got == want, "default stream: the host's pages");
+    }
+    std::printf("append api checks: %ld passed, %ld failed\n", g_passed - p0, g_failed - f0);
+}
+
 // ---- main ----------------------------------------------------------------------------
 
 int main(int argc, char **argv)
@@ -415,8 +530,12 @@ int main(int argc, char **argv)
 
     api_checks();
 
+    append_api_checks();
+
     cudaStream_t stream;
     CK(cudaStreamCreate(&stream));
+    run_append_cases(g_passed, g_failed,
+                     [&](AppendCase &ac, int &prints) { return append_case(ac, prints, stream); });
     run_all_cases(quick, g_passed, g_failed,
                   [&](const KvFmt &kf, const KvFmt &vf, const Shape &sh, size_t idx, uint64_t seed, int &prints) {
                       return run_case(kf, vf, sh, idx, seed, prints, stream);

@@ -143,6 +143,14 @@ Test(hip_backend, host_memory_refused)
     s = lowbit_attention_device(LOWBIT_BACKEND_HIP, &a, NULL);
     cr_expect_eq(s, want, "attention_device(hip): %s (%s)", lowbit_status_string(s), lowbit_last_error());
     cr_expect(all_guard((const uint8_t *)ao, sizeof ao), "attention_device wrote host memory");
+    /* the device append: the same refusal, the host pages untouched */
+    uint8_t *before = malloc(2 * pb);
+    cr_assert_not_null(before);
+    memcpy(before, pages, 2 * pb);
+    s = lowbit_kv_append_device(LOWBIT_BACKEND_HIP, &c, table, 2, 0, 8, LOWBIT_F32, kv, 32, NULL);
+    cr_expect_eq(s, want, "kv_append_device(hip): %s (%s)", lowbit_status_string(s), lowbit_last_error());
+    cr_expect(memcmp(before, pages, 2 * pb) == 0, "kv_append_device wrote host pages");
+    free(before);
     free(pages);
 }
 
