@@ -125,6 +125,7 @@ static void decode_scales(lowbit_dtype t, const uint8_t *p, size_t n, float *dst
 {
     switch (t) {
     case LOWBIT_E8M0: decode_scales_as(LOWBIT_E8M0, p, n, dst); break;
+    case LOWBIT_E4M3: decode_scales_as(LOWBIT_E4M3, p, n, dst); break;
     case LOWBIT_F16:  decode_scales_as(LOWBIT_F16, p, n, dst); break;
     case LOWBIT_BF16: decode_scales_as(LOWBIT_BF16, p, n, dst); break;
     case LOWBIT_F32:  decode_scales_as(LOWBIT_F32, p, n, dst); break;
@@ -145,8 +146,13 @@ static void decode_run_scales(const lb_kv_view *v, const lb_kv_token *t, size_t 
         for (size_t i = 0; i < ns; i++)
             sc[i] = s;
     } else if (v->nv_head) {
+        /* E4M3 block scales times the head's tensor scale: lb_nv_divisor's
+         * f32 product (s_t is finite and positive, so a NaN scale stays the
+         * decoded NaN) */
+        decode_scales(LOWBIT_E4M3, t->scales, ns, sc);
+        const float s_t = t->head_scale;
         for (size_t i = 0; i < ns; i++)
-            sc[i] = lb_nv_divisor(t->scales[i], t->head_scale); /* E4M3 codes, one byte each */
+            sc[i] = s_t * sc[i];
     } else {
         decode_scales(v->scale_type, t->scales, ns, sc);
     }
