@@ -45,7 +45,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 objs=("$B"/kernels/hip/*.hip.o)
-[ "${#objs[@]}" -eq 10 ] || { echo "FAIL: expected 10 HIP objects, found ${#objs[@]}"; fail=1; }
+[ "${#objs[@]}" -eq 11 ] || { echo "FAIL: expected 11 HIP objects, found ${#objs[@]}"; fail=1; }
 for o in "${objs[@]}"; do
     objcopy -O binary --only-section=.hip_fatbin "$o" "$tmp/fatbin"
     list=$(clang-offload-bundler --list --type=o --input="$tmp/fatbin")
