@@ -2,7 +2,9 @@
 # device_run.sh OUTDIR [BUDGET_S [tests|bench|all]] - one prepared run of the CUDA backend on a
 # lent GPU machine (the device tool's `run`, whose every second counts):
 #
-#   1. build liblowbit and the device programs for this GPU alone
+#   1. use the programs in $LOWBIT_DEV_BIN when set and they load there
+#      (built elsewhere with -Dnvcc_targets=<cc>a -Dtests=false, carried in);
+#      else build liblowbit and the device programs for this GPU alone
 #      (-Dnvcc_targets=<its compute capability>, no tests, no HIP), in
 #      build-dev/ (kept between calls while the machine stays warm);
 #   2. run, in order of what has never run on hardware first, each within
@@ -41,26 +43,36 @@ case "$cap" in
 esac
 echo "device_run: compute capability $cap, building for $target" | tee "$out/summary.txt"
 
-if [ ! -f build-dev/build.ninja ]; then
-    meson setup build-dev -Dnvcc_targets="$target" -Dtests=false -Dhip=disabled -Dbuildtype=release \
-        > "$out/build.txt" 2>&1 || { tail -40 "$out/build.txt"; exit 1; }
-fi
-if ! ninja -C build-dev -j "$(nproc)" >> "$out/build.txt" 2>&1; then
-    tail -60 "$out/build.txt"
-    echo "build FAILED after $(($(date +%s) - t0)) s" >> "$out/summary.txt"
-    exit 1
-fi
-echo "build: $(($(date +%s) - t0)) s" | tee -a "$out/summary.txt"
-tail -5 "$out/build.txt" > "$out/build.tail" && mv "$out/build.tail" "$out/build.txt"
-
+# LOWBIT_DEV_BIN=DIR: programs built elsewhere for this target (carried in),
+# used when they load here (no "not found" library); else build here.
 d=build-dev/kernels/cuda
+bin=${LOWBIT_DEV_BIN:-}
+if [ -n "$bin" ] && [ -x "$bin/gemm_device_test" ] && ! ldd "$bin"/* 2>&1 | grep -q 'not found'; then
+    d=$bin
+    echo "prebuilt programs in $bin: no build" | tee -a "$out/summary.txt"
+else
+    [ -n "$bin" ] && { echo "prebuilt programs in $bin do not load here: building" | tee -a "$out/summary.txt"; ldd "$bin"/* 2>&1 | grep 'not found' >> "$out/summary.txt"; }
+    if [ ! -f build-dev/build.ninja ]; then
+        meson setup build-dev -Dnvcc_targets="$target" -Dtests=false -Dhip=disabled -Dbuildtype=release \
+            > "$out/build.txt" 2>&1 || { tail -40 "$out/build.txt"; exit 1; }
+    fi
+    if ! ninja -C build-dev -j "$(nproc)" >> "$out/build.txt" 2>&1; then
+        tail -60 "$out/build.txt"
+        echo "build FAILED after $(($(date +%s) - t0)) s" >> "$out/summary.txt"
+        exit 1
+    fi
+    echo "build: $(($(date +%s) - t0)) s" | tee -a "$out/summary.txt"
+    tail -5 "$out/build.txt" > "$out/build.tail" && mv "$out/build.tail" "$out/build.txt"
+fi
 fails=0
-# step FILE NAME CMD...: run CMD with what is left of the budget, append to FILE.
+# step FILE NAME CAP CMD...: run CMD for at most CAP seconds and what is
+# left of the budget (a hung kernel costs one step, not the run), append to FILE.
 step() {
-    local file=$1 name=$2
-    shift 2
+    local file=$1 name=$2 cap=$3
+    shift 3
     local l
     l=$(left)
+    [ "$l" -gt "$cap" ] && l=$cap
     if [ "$l" -lt 20 ]; then
         echo "$name: SKIPPED (budget spent)" | tee -a "$out/summary.txt"
         return
@@ -79,13 +91,13 @@ step() {
 }
 t() { [ "$what" != bench ]; }
 b() { [ "$what" != tests ]; }
-t && step tests.txt gemm_device_test "$d/gemm_device_test" --quick
-t && step tests.txt quantize_device_test "$d/quantize_device_test" --quick
-t && step tests.txt attention_device_test "$d/attention_device_test" --quick
-b && step bench.txt gemm_bench "$d/gemm_bench" --quick
-b && step bench.txt quantize_bench "$d/quantize_bench" --json
-t && step tests.txt convert_device_test "$d/convert_device_test" --quick
-b && step bench.txt attention_bench "$d/attention_bench" --quick --json
-b && step bench.txt convert_bench "$d/convert_bench" --json
+t && step tests.txt gemm_device_test 150 "$d/gemm_device_test" --quick
+t && step tests.txt quantize_device_test 60 "$d/quantize_device_test" --quick
+t && step tests.txt attention_device_test 100 "$d/attention_device_test" --quick
+b && step bench.txt gemm_bench 150 "$d/gemm_bench" --quick
+b && step bench.txt quantize_bench 60 "$d/quantize_bench" --json
+t && step tests.txt convert_device_test 60 "$d/convert_device_test" --quick
+b && step bench.txt attention_bench 60 "$d/attention_bench" --quick --json
+b && step bench.txt convert_bench 60 "$d/convert_bench" --json
 echo "total: $(($(date +%s) - t0)) s, $fails failing steps" | tee -a "$out/summary.txt"
 [ "$fails" = 0 ]
