@@ -13,6 +13,8 @@
  *   fast FP8 tensor cores  only with LOWBIT_GEMM_ALLOW_FAST, sm_89 and newer,
  *                          OCP FP8 / MXFP8 pairs (kernels/cuda/gemm_fp8_mma.cu;
  *                          wgmma on cc 9.0, gemm_fp8_wgmma.cu)
+ *   exact integer decode   the same pairs at M <= 4: a warp per 4 columns of C,
+ *                          dp4a block sums (kernels/cuda/gemm_int_decode.cu)
  *   exact integer MMA      integer pairs that fit int8, sm_80 and newer
  *                          (kernels/cuda/gemm_imma.cu)
  *   exact generic          everything else (kernels/cuda/gemm_exact.cu)
@@ -74,6 +76,8 @@ lowbit_status lb_cuda_gemm_run(const lb_gemm_job *j, int allow_fast, void *strea
             return lb_cuda_gemm_fp8_wgmma(j, stream);
         if (allow_fast && lb_cuda_gemm_fp8_covers(j, arch))
             return lb_cuda_gemm_fp8(j, stream);
+        if (lb_cuda_gemm_int_decode_covers(j, arch))
+            return lb_cuda_gemm_int_decode(j, stream);
         if (lb_cuda_gemm_imma_covers(j, arch))
             return lb_cuda_gemm_imma(j, stream);
     }

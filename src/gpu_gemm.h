@@ -39,6 +39,12 @@ lowbit_status lb_cuda_gemm_exact(const lb_gemm_job *j, void *stream);
 int lb_cuda_gemm_imma_covers(const lb_gemm_job *j, int arch);
 lowbit_status lb_cuda_gemm_imma(const lb_gemm_job *j, void *stream);
 
+/* The same jobs at decode shapes (M <= 4, the K block dividing 512 or a
+ * multiple of it; gemm_int_decode.cu): a warp per 4 columns of C, dp4a block
+ * sums, the same fold; exact, sm_80 and newer. */
+int lb_cuda_gemm_int_decode_covers(const lb_gemm_job *j, int arch);
+lowbit_status lb_cuda_gemm_int_decode(const lb_gemm_job *j, void *stream);
+
 /* Fast FP8 tensor-core kernel (mma.sync e4m3/e5m2 -> f32 per 32 k, sm_89
  * and newer): OCP E4M3 / E5M2 operands, FP8 scaled or MXFP8, K blocks a
  * multiple of 32.  Error bound: docs/semantics.md, "GEMM on the GPU". */

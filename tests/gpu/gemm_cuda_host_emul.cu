@@ -21,6 +21,7 @@
 #include "gemm_block_scaled.cuh"
 #include "gemm_block_scaled_tcgen05.cuh"
 #include "gemm_exact.cuh"
+#include "gemm_int_decode.cuh"
 #include "gemm_mma.cuh"
 #include "gemm_wgmma.cuh"
 
@@ -160,6 +161,65 @@ bool emulate_imma(const gc::Case &c, std::vector<uint8_t> &out, bool *covered)
             else
                 imma_cta<16>(j, m0, n0);
         }
+    return true;
+}
+
+// One CTA of the integer decode kernel (columns n0 .. n0 + 15), its steps
+// in the kernel's order: stage A, every warp's lanes' partial sums (the
+// next chunk's loads are only a prefetch, so they are made here when used),
+// then the folding lanes, chunk by chunk.
+void decode_cta(const lb_gemm_job &j, size_t n0)
+{
+    using namespace lbd;
+    static Smem sm;
+    long long D[kWarps][32][kPairsPerLane] = {};
+    float acc[kWarps][32][kPairsPerLane] = {};
+    for (unsigned t = 0; t < (unsigned)kThreads; t++)
+        build_luts(j, sm, t, kThreads);
+    for (size_t k0 = 0; k0 < j.K; k0 += kChunk) {
+        for (unsigned t = 0; t < (unsigned)kThreads; t++)
+            stage_a(j, sm, k0, t, kThreads);
+        for (unsigned w = 0; w < (unsigned)kWarps; w++) {
+            const size_t nw = n0 + (size_t)w * kCols;
+            if (nw >= j.N)
+                continue;
+            for (unsigned lane = 0; lane < 32; lane++) {
+                Seg seg[kCols];
+                for (int c = 0; c < kCols; c++)
+                    load_seg(j.b, nw + c < j.N ? nw + c : 0, k0 + (size_t)kSeg * lane, nw + c < j.N ? j.K : 0,
+                             seg[c]);
+                lane_partials(j, sm, w, lane, nw, k0, seg);
+            }
+            for (unsigned lane = 0; lane < 32; lane++)
+                for (int q = 0; q < kPairsPerLane; q++) {
+                    const unsigned i = lane + 32 * q, m = i / kCols, c = i % kCols;
+                    if (m < j.M && nw + c < j.N)
+                        pair_fold(j, sm, w, m, c, k0, D[w][lane][q], acc[w][lane][q]);
+                }
+        }
+    }
+    for (unsigned w = 0; w < (unsigned)kWarps; w++)
+        for (unsigned lane = 0; lane < 32; lane++)
+            for (int q = 0; q < kPairsPerLane; q++) {
+                const unsigned i = lane + 32 * q, m = i / kCols, c = i % kCols;
+                const size_t n = n0 + (size_t)w * kCols + c;
+                if (m < j.M && n < j.N)
+                    lb_gemm_store(&j, m, n, acc[w][lane][q]);
+            }
+}
+
+// The integer decode kernel over the whole grid (false: it does not cover the case).
+bool emulate_decode(const gc::Case &c, std::vector<uint8_t> &out, bool *covered)
+{
+    lb_gemm_job j;
+    *covered = false;
+    if (!job_of(c, out, &j))
+        return false;
+    if (j.M == 0 || j.N == 0 || j.K == 0 || !lbd::covers(j))
+        return true;
+    *covered = true;
+    for (size_t n0 = 0; n0 < j.N; n0 += lbd::kColsPerCta)
+        decode_cta(j, n0);
     return true;
 }
 
@@ -683,7 +743,7 @@ int main(void)
     const std::vector<gc::Pair> pairs = gc::all_pairs();
     const size_t Ms[] = {1, 5, 64, 70};
     const size_t Ns[] = {1, 7, 64, 130};
-    size_t cases = 0, imma_cases = 0, fails = 0, skipped = 0;
+    size_t cases = 0, imma_cases = 0, decode_cases = 0, fails = 0, skipped = 0;
     for (const gc::Pair &p : pairs) {
         for (int v = 0; v < 6; v++) {
             gc::Case c;
@@ -722,6 +782,20 @@ int main(void)
                 if (d != SIZE_MAX) {
                     fails++;
                     fprintf(stderr, "FAIL imma %s M=%zu N=%zu K=%zu mode=%d: element (%zu, %zu): %a, reference %a\n",
+                            p.name.c_str(), M, N, K, c.mode, d / c.ldc, d % c.ldc,
+                            gc::c_at(c, got, d / c.ldc, d % c.ldc), gc::c_at(c, ref, d / c.ldc, d % c.ldc));
+                }
+            }
+            if (!emulate_decode(c, got, &covered)) {
+                fails++;
+                continue;
+            }
+            if (covered) {
+                decode_cases++;
+                d = gc::first_diff(c, ref, got);
+                if (d != SIZE_MAX) {
+                    fails++;
+                    fprintf(stderr, "FAIL decode %s M=%zu N=%zu K=%zu mode=%d: element (%zu, %zu): %a, reference %a\n",
                             p.name.c_str(), M, N, K, c.mode, d / c.ldc, d % c.ldc,
                             gc::c_at(c, got, d / c.ldc, d % c.ldc), gc::c_at(c, ref, d / c.ldc, d % c.ldc));
                 }
@@ -834,13 +908,14 @@ int main(void)
         }
     }
     printf("gemm host emulation: %zu pairs, %zu cases on the exact kernel, %zu on the integer-MMA kernel, "
+           "%zu on the integer decode kernel, "
            "%zu on the FP8 kernel (model tensor core, f64 bound), %zu on the wgmma kernel (same bits), "
            "%zu / %zu / %zu on the block-scaled kernel (mxf8f6f4 / MXFP4 / NVFP4, model MMA, f64 bound) and "
            "%zu / %zu / %zu on the tcgen05 kernel (model tcgen05, bit-identical to the block-scaled kernel), "
-           "%zu not built, %zu failures\n", pairs.size(), cases, imma_cases, fp8_cases, wgmma_cases, bs_cases[0],
+           "%zu not built, %zu failures\n", pairs.size(), cases, imma_cases, decode_cases, fp8_cases, wgmma_cases, bs_cases[0],
            bs_cases[1], bs_cases[2], t5_cases[0], t5_cases[1], t5_cases[2], skipped, fails);
     bool every_kind = true;
     for (int k = 0; k < 3; k++)
         every_kind &= bs_cases[k] > 0 && t5_cases[k] > 0;
-    return fails || cases == 0 || !every_kind ? 1 : 0;
+    return fails || cases == 0 || decode_cases == 0 || !every_kind ? 1 : 0;
 }
