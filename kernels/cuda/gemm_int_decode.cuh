@@ -66,19 +66,6 @@ LBG_HD void build_luts(const lb_gemm_job &j, Smem &sm, unsigned tid, unsigned nt
     }
 }
 
-// Sixteen codes (one per byte, four per word) as their n - zp, int8.
-LBG_HD void to_int8(const int32_t *lut, int32_t zp, uint32_t *w)
-{
-    LBG_UNROLL
-    for (int i = 0; i < kSeg / 4; i++) {
-        uint32_t n = 0;
-        LBG_UNROLL
-        for (int y = 0; y < 4; y++)
-            n |= (uint32_t)(uint8_t)(int8_t)(lut[(w[i] >> (8 * y)) & 0xFFu] - zp) << (8 * y);
-        w[i] = n;
-    }
-}
-
 // Stage the chunk [k0, k0 + kChunk) of A's rows and its block scales.
 LBG_HD void stage_a(const lb_gemm_job &j, Smem &sm, size_t k0, unsigned tid, unsigned nthreads)
 {
@@ -87,7 +74,7 @@ LBG_HD void stage_a(const lb_gemm_job &j, Smem &sm, size_t k0, unsigned tid, uns
         uint32_t w[kSeg / 4] = {0, 0, 0, 0};
         if (k < j.K) {
             lbm::gather_codes<kSeg>(j.a, m, k, w);
-            to_int8(sm.lut_a, lb_opnd_zero_point(&j.a, m, k), w);
+            lbm::codes_to_int8<kSeg / 4>(sm.lut_a, lb_opnd_zero_point(&j.a, m, k), w);
         }
         lbm::put_words<kSeg / 4>(w, &sm.a[m][kSeg * (e % 32)]);
     }
@@ -171,7 +158,7 @@ LBG_HD void lane_partials(const lb_gemm_job &j, Smem &sm, unsigned w, unsigned l
     for (int c = 0; c < kCols; c++) {
         seg_codes(seg[c], b[c]);
         if (k < j.K && n0 + c < j.N)
-            to_int8(sm.lut_b, lb_opnd_zero_point(&j.b, n0 + c, k), b[c]);
+            lbm::codes_to_int8<kSeg / 4>(sm.lut_b, lb_opnd_zero_point(&j.b, n0 + c, k), b[c]);
     }
     for (unsigned m = 0; m < (unsigned)j.M; m++) {
         uint32_t a[kSeg / 4];

@@ -175,6 +175,20 @@ LBG_HD void gather_codes(const lb_operand &o, size_t r, size_t k0, uint32_t *w)
     }
 }
 
+// NW words of codes (one per byte) as their n - zp through the table, int8.
+template <int NW>
+LBG_HD void codes_to_int8(const int32_t *lut, int32_t zp, uint32_t *w)
+{
+    LBG_UNROLL
+    for (int i = 0; i < NW; i++) {
+        uint32_t n = 0;
+        LBG_UNROLL
+        for (int y = 0; y < 4; y++)
+            n |= (uint32_t)(uint8_t)(int8_t)(lut[(w[i] >> (8 * y)) & 0xFFu] - zp) << (8 * y);
+        w[i] = n;
+    }
+}
+
 // Store NW staged words at dst (16-byte aligned on the device).
 template <int NW>
 LBG_HD void put_words(const uint32_t *w, uint8_t *dst)
@@ -202,17 +216,8 @@ LBG_HD void stage_row(const lb_operand &o, const int32_t *lut, size_t rows, size
         w[i] = 0;
     if (r < rows) {
         gather_codes<KS>(o, r, k0, w);
-        if (!kRaw) {
-            const int32_t zp = lb_opnd_zero_point(&o, r, k0);
-            LBG_UNROLL
-            for (int i = 0; i < KS / 4; i++) {
-                uint32_t n = 0;
-                LBG_UNROLL
-                for (int y = 0; y < 4; y++)
-                    n |= (uint32_t)(uint8_t)(int8_t)(lut[(w[i] >> (8 * y)) & 0xFFu] - zp) << (8 * y);
-                w[i] = n;
-            }
-        }
+        if (!kRaw)
+            codes_to_int8<KS / 4>(lut, lb_opnd_zero_point(&o, r, k0), w);
     }
     put_words<KS / 4>(w, dst);
 }
